@@ -1,0 +1,351 @@
+"""The one TOML file ops edit, validated before anything runs.
+
+Read with pydantic-settings: the TOML file gives the values, ``SYNCD_*``
+environment variables override them (``SYNCD_SYNCD__INTERVAL=5m``), and secrets
+never live in the file: sources name the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Duration",
+    "load_config",
+    "find_config",
+    "KpiSourceConfig",
+    "OkrSourceConfig",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; each line names the key and what to do."""
+
+    def __init__(self, problems: list[str], path: Path | None = None):
+        self.problems = problems
+        self.path = path
+        where = f"{path}: " if path else ""
+        super().__init__(where + "; ".join(problems))
+
+    def __str__(self) -> str:
+        head = f"configuration {self.path} is wrong:" if self.path else "configuration is wrong:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``30s``, ``15m``, ``1h``, ``1d``, ``2w`` (a bare number is seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    raise ValueError(f"expected a duration such as 30s, 15m, 1h or 1d, got {value!r}")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- sources -------------------------------------------------------------------
+
+
+class _Source(_Strict):
+    name: str
+    #: How often `syncd run` syncs this source; default ``[syncd].interval``.
+    interval: Duration | None = None
+
+
+class _TableSource(_Source):
+    """Sources laid out as a table with a header row."""
+
+    #: model field = header, overriding the default headers.
+    columns: dict[str, str] = Field(default_factory=dict)
+    header_row: int = Field(default=1, ge=1)
+
+
+class CsvSource(_TableSource):
+    type: Literal["csv"]
+    path: Path
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+
+class XlsxSource(_TableSource):
+    type: Literal["xlsx"]
+    path: Path
+    worksheet: str | None = None
+
+
+class SheetsSource(_TableSource):
+    type: Literal["sheets"]
+    #: A spreadsheet key or its URL.
+    spreadsheet: str
+    worksheet: str | None = None
+    credentials_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
+    base_url: str | None = None
+    #: Also colour the background of Status cells green/amber/red.
+    colour: bool = False
+
+
+class NotionSource(_Source):
+    type: Literal["notion"]
+    #: KPI sources: the KPI database.
+    database: str | None = None
+    #: OKR sources: the objectives and key results databases (may be one
+    #: database with a ``Type`` select telling them apart).
+    objectives: str | None = None
+    key_results: str | None = None
+    token_env: str = "NOTION_TOKEN"
+    base_url: str | None = None
+    notion_version: str = "2025-09-03"
+    #: model field = property name or id.
+    properties: dict[str, str] = Field(default_factory=dict)
+    comment_on_change: bool = False
+    #: How often a warm run re-reads everything instead of only edited pages.
+    full_refresh: Duration = timedelta(days=1)
+
+
+class TrelloSource(_Source):
+    type: Literal["trello"]
+    #: A board id, short link or URL.
+    board: str
+    key_env: str = "TRELLO_API_KEY"
+    token_env: str = "TRELLO_TOKEN"
+    base_url: str | None = None
+    cycle: str | None = None
+    progress_scale: Literal[1, 100] = 1
+    create_missing: bool = True
+    #: model field = custom field or label name, overriding the defaults.
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+KpiSourceConfig = Annotated[
+    Union[CsvSource, XlsxSource, SheetsSource, NotionSource], Field(discriminator="type")
+]
+OkrSourceConfig = Annotated[
+    Union[CsvSource, XlsxSource, SheetsSource, NotionSource, TrelloSource],
+    Field(discriminator="type"),
+]
+
+
+# --- sections ------------------------------------------------------------------
+
+
+class SyncdSection(_Strict):
+    state: Path = Path("syncd.db")
+    timezone: str = "UTC"
+    interval: Duration = timedelta(minutes=15)
+    fiscal_year_start: int = Field(default=1, ge=1, le=12)
+    #: ``host:port`` for /healthz and /metrics; off when absent.
+    listen: str | None = None
+    #: Per HTTP request.
+    timeout: Duration = timedelta(seconds=30)
+    #: Attempts per request before a transient failure fails the source.
+    retries: int = Field(default=6, ge=1, le=20)
+    #: Longest single wait between attempts; a longer Retry-After defers the rest
+    #: of the source's work to its next pass.
+    max_retry_wait: Duration = timedelta(seconds=60)
+    #: A source failing this many passes in a row makes /healthz answer 503.
+    unhealthy_after: int = Field(default=3, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as UTC or Europe/Berlin")
+        return v
+
+
+class OkrSection(_Strict):
+    default_type: Literal["aspirational", "committed"] = "aspirational"
+    aspirational_success: float = Field(default=0.7, gt=0, le=1)
+    on_track_tolerance: float = Field(default=0.10, ge=0, le=1)
+    at_risk_tolerance: float = Field(default=0.25, ge=0, le=1)
+    max_objectives: int = Field(default=5, ge=1)
+    max_key_results: int = Field(default=5, ge=1)
+
+
+class KpiSection(_Strict):
+    stale_grace: Duration = timedelta(days=1)
+
+
+class LimitsSection(_Strict):
+    """Pacing per service and credential; the defaults are the documented limits."""
+
+    notion_per_second: float = Field(default=3.0, gt=0)
+    trello_per_10s: float = Field(default=100, gt=0)
+    trello_key_per_10s: float = Field(default=300, gt=0)
+    sheets_per_minute: float = Field(default=60, gt=0)
+
+
+class AlertConfig(_Strict):
+    name: str = "alerts"
+    #: The webhook URL, or (better, since it is a secret) the variable holding it.
+    url: str | None = None
+    url_env: str | None = None
+    #: Send a message when a KPI or key result changes colour.
+    on_change: bool = True
+    #: Weekly digest: day of the week and hour (in [syncd].timezone); off when absent.
+    digest_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] | None = None
+    digest_hour: int = Field(default=9, ge=0, le=23)
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid", env_prefix="SYNCD_", env_nested_delimiter="__", case_sensitive=False
+    )
+
+    syncd: SyncdSection = Field(default_factory=SyncdSection)
+    okr: OkrSection = Field(default_factory=OkrSection)
+    kpi: KpiSection = Field(default_factory=KpiSection)
+    limits: LimitsSection = Field(default_factory=LimitsSection)
+    kpis: list[KpiSourceConfig] = Field(default_factory=list)
+    okrs: list[OkrSourceConfig] = Field(default_factory=list)
+    alerts: list[AlertConfig] = Field(default_factory=list)
+
+    #: The folder the config file is in; relative paths are taken from it.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (which arrives as init values).
+        return (env_settings, init_settings)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def resolve(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.syncd.state)
+
+    def sources(self) -> list[tuple[str, Any]]:
+        """Every source as (role, config), role being ``kpis`` or ``okrs``."""
+        return [("kpis", s) for s in self.kpis] + [("okrs", s) for s in self.okrs]
+
+    def interval_of(self, source: Any) -> timedelta:
+        return source.interval or self.syncd.interval
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, else ``$SYNCD_CONFIG``, else ``./syncd.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SYNCD_CONFIG")
+    return Path(env) if env else Path("syncd.toml")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError([f"no configuration file at {path}; pass --config FILE or set SYNCD_CONFIG"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"not valid TOML: {e}"], path) from None
+    except OSError as e:
+        raise ConfigError([f"cannot read it: {e.strerror}"], path) from None
+    for reserved in ("base_dir", "path"):
+        if reserved in data:
+            raise ConfigError([f"{reserved}: unknown key"], path)
+    try:
+        config = Config(**data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e, data), path) from None
+    config.base_dir = path.resolve().parent
+    config.path = path
+    problems = _cross_checks(config)
+    if problems:
+        raise ConfigError(problems, path)
+    return config
+
+
+def _cross_checks(config: Config) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for role, src in config.sources():
+        index = (config.kpis if role == "kpis" else config.okrs).index(src)
+        key = f"{role}[{index}]"
+        if src.name in seen:
+            problems.append(f"{key}.name: {src.name!r} is already the name of {seen[src.name]}; names must be unique")
+        seen[src.name] = key
+        if isinstance(src, NotionSource):
+            if role == "kpis" and not src.database:
+                problems.append(f"{key}.database: missing; give the id or URL of the KPI database")
+            if role == "okrs" and not (src.objectives or src.key_results):
+                problems.append(
+                    f"{key}.objectives: missing; give the id or URL of the objectives database "
+                    "(and key_results, unless one database holds both)"
+                )
+    if config.okr.at_risk_tolerance < config.okr.on_track_tolerance:
+        problems.append("okr.at_risk_tolerance: must be at least okr.on_track_tolerance")
+    for i, alert in enumerate(config.alerts):
+        if not (alert.url or alert.url_env):
+            problems.append(f"alerts[{i}].url_env: missing; name the variable that holds the webhook URL")
+    return problems
+
+
+_TAGS = {"csv", "xlsx", "sheets", "notion", "trello"}
+
+
+def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for e in error.errors():
+        parts: list[str] = []
+        loc = list(e["loc"])
+        for i, part in enumerate(loc):
+            if isinstance(part, int):
+                parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+            elif part in _TAGS and i > 0 and isinstance(loc[i - 1], int):
+                continue  # the union's tag, not a key the user wrote
+            else:
+                parts.append(str(part))
+        key = ".".join(parts) or "(top level)"
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key; check its spelling against config.example.toml"
+        elif kind == "missing":
+            msg = "missing; this key is required"
+        elif kind == "union_tag_invalid":
+            msg = f"unknown source type; expected one of {e['ctx']['expected_tags']}"
+        elif kind == "union_tag_not_found":
+            msg = "missing type; say type = \"csv\", \"xlsx\", \"sheets\", \"notion\" or \"trello\""
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            if "input" in e and not isinstance(e["input"], (dict, list)):
+                msg += f" (got {e['input']!r})"
+        out.append(f"{key}: {msg}")
+    return out

@@ -1,0 +1,163 @@
+"""What syncd wants each owned field to hold, and whether the source differs.
+
+Values are compared as people see them: ``0.4`` and ``"40%"`` are the same
+progress, ``"on track"`` and ``"On track"`` the same status. Every mapping
+normalises what its source holds with the functions here (into
+``item.written``), so the engine compares like with like and a run in which
+nothing changed writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .model import KPI, Evaluation, Objective, Patch
+from .parsing import parse_number, parse_percent_fraction
+
+__all__ = [
+    "KPI_STATUS_LABELS",
+    "OKR_STATUS_LABELS",
+    "kpi_status_label",
+    "okr_status_label",
+    "normalise_status",
+    "normalise_fraction",
+    "normalise_number",
+    "same",
+    "desired_patches",
+]
+
+KPI_STATUS_LABELS = {
+    "green": "Green",
+    "amber": "Amber",
+    "red": "Red",
+    "no_data": "No data",
+    "invalid": "Invalid",
+}
+OKR_STATUS_LABELS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "done": "Done",
+    "not_started": "Not started",
+    "no_data": "No data",
+    "invalid": "Invalid",
+}
+STALE_SUFFIX = " (stale)"
+_CANONICAL = {label.lower(): label for label in [*KPI_STATUS_LABELS.values(), *OKR_STATUS_LABELS.values()]}
+
+#: Fields holding a fraction 0..1 (written as ``40%`` where text is needed).
+FRACTION_FIELDS = frozenset({"progress", "score"})
+#: How finely fractions are compared: progress is rounded to 3 decimals.
+_FRACTION_TOLERANCE = 0.0005
+
+
+def kpi_status_label(status: str, stale: bool = False) -> str:
+    return KPI_STATUS_LABELS[status] + (STALE_SUFFIX if stale else "")
+
+
+def okr_status_label(status: str) -> str:
+    return OKR_STATUS_LABELS[status]
+
+
+def normalise_status(raw: Any) -> str | None:
+    """A status as found in a source, in canonical spelling where syncd knows it."""
+    if raw is None:
+        return None
+    text = " ".join(str(raw).split())
+    if not text:
+        return None
+    lowered = text.lower()
+    stale = lowered.endswith(STALE_SUFFIX)
+    base = lowered.removesuffix(STALE_SUFFIX).strip() if stale else lowered
+    if base.replace("_", " ") in _CANONICAL:
+        base = base.replace("_", " ")
+    if base in _CANONICAL:
+        return _CANONICAL[base] + (STALE_SUFFIX if stale else "")
+    return text
+
+
+def normalise_fraction(raw: Any) -> float | None:
+    """Progress or score as found in a source: ``"40%"``, ``0.4`` or ``"0.4"``."""
+    return parse_percent_fraction(raw).value
+
+
+def normalise_number(raw: Any) -> float | None:
+    return parse_number(raw).value
+
+
+def same(field: str, old: Any, new: Any) -> bool:
+    """Whether the source already holds ``new`` (both normalised)."""
+    if old is None or new is None:
+        return old is None and new is None
+    if isinstance(new, float) or isinstance(old, float):
+        try:
+            a, b = float(old), float(new)
+        except (TypeError, ValueError):
+            return False
+        if field in FRACTION_FIELDS:
+            return abs(a - b) < _FRACTION_TOLERANCE
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return old == new
+
+
+def _wanted(evaluation: Evaluation) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
+    """(kind, id, {field: desired value}, colour) for every evaluated item."""
+    from .evaluate import colour_of
+
+    for k in evaluation.kpis:
+        yield "kpi", k.id, {"status": kpi_status_label(k.status, k.stale)}, colour_of(k.status)
+    for o in evaluation.objectives:
+        fields: dict[str, Any] = {"status": okr_status_label(o.status)}
+        if o.score is not None:
+            fields["score"] = round(o.score, 2)
+        yield "objective", o.id, fields, colour_of(o.status)
+        for kr in o.key_results:
+            fields = {"status": okr_status_label(kr.status)}
+            if kr.progress is not None:
+                fields["progress"] = round(kr.progress, 3)
+            if kr.kpi is not None and kr.current is not None:
+                fields["current"] = kr.current
+            yield "key_result", kr.id, fields, colour_of(kr.status)
+
+
+def desired_patches(
+    evaluation: Evaluation, kpis: Iterable[KPI], objectives: Iterable[Objective]
+) -> list[Patch]:
+    """Every owned field whose desired value differs from what its source holds.
+
+    A field is written only where the source has it (it is a key of the item's
+    ``written``); nothing is ever cleared: a value syncd cannot compute
+    (progress of a key result with no data) is left as it is.
+    """
+    items: dict[tuple[str, str], Any] = {}
+    for kpi in kpis:
+        items[("kpi", kpi.id)] = kpi
+    for o in objectives:
+        items[("objective", o.id)] = o
+        for kr in o.key_results:
+            items[("key_result", kr.id)] = kr
+    patches: list[Patch] = []
+    for kind, item_id, fields, colour in _wanted(evaluation):
+        item = items.get((kind, item_id))
+        if item is None:
+            continue
+        for field, new in fields.items():
+            if field not in item.written:
+                continue
+            old = item.written[field]
+            if not same(field, old, new):
+                patches.append(
+                    Patch(
+                        source=item.source,
+                        item=item_id,
+                        field=field,
+                        old=old,
+                        new=new,
+                        ref=item.ref,
+                        kind=kind,  # type: ignore[arg-type]
+                        colour=colour if field == "status" else None,
+                    )
+                )
+    return patches

@@ -1,0 +1,196 @@
+"""The one model every source is normalised into, and what evaluation gives back.
+
+Sources (CSV, XLSX, Sheets, Notion, Trello) never reach the engine directly:
+their mappings turn native records into these objects, and turn the engine's
+:class:`Patch` objects back into native writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Direction = Literal["higher", "lower", "range"]
+Cadence = Literal["daily", "weekly", "monthly", "quarterly"]
+KpiStatus = Literal["green", "amber", "red", "no_data", "invalid"]
+KrKind = Literal["metric", "milestone", "checklist"]
+OkrType = Literal["aspirational", "committed"]
+OkrStatus = Literal["not_started", "on_track", "at_risk", "off_track", "done", "no_data", "invalid"]
+Colour = Literal["green", "amber", "red"]
+Trend = Literal["improving", "worsening", "flat"]
+
+#: Fields syncd owns and may write back, by item type (the spec's section 3).
+KPI_FIELDS = ("status",)
+KEY_RESULT_FIELDS = ("progress", "status", "current")
+OBJECTIVE_FIELDS = ("score", "status")
+
+
+class _Item(BaseModel):
+    """Common to every item read from a source."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    source: str = ""
+    #: Where a person finds the item: ``kpis.csv row 7``, ``KPIs!A7``, a page URL.
+    where: str = ""
+    #: Opaque handle the source's mapping uses to write back (row number, page id...).
+    ref: Any = None
+    #: What the source holds now for each field syncd owns, already normalised
+    #: to the same form as the engine's desired values (see :mod:`syncd.diff`).
+    #: A field absent here is not writable in this source (no column, no property).
+    written: dict[str, Any] = Field(default_factory=dict)
+    #: Problems met while parsing, as sentences naming the field: they make the
+    #: item ``no_data`` or ``invalid`` instead of failing the run.
+    problems: list[str] = Field(default_factory=list)
+
+
+class KPI(_Item):
+    id: str
+    name: str
+    value: float | None = None
+    #: Why there is no value (the cell said ``#REF!``, the cell is empty...).
+    value_reason: str | None = None
+    unit: str | None = None
+    direction: Direction | None = None
+    #: ``higher``/``lower``: a number each. ``range``: ``(low, high)`` each, the
+    #: green band and the amber band around it.
+    green: float | tuple[float, float] | None = None
+    red: float | tuple[float, float] | None = None
+    #: Why the thresholds could not be read (kept for the ``invalid`` reason).
+    threshold_reason: str | None = None
+    owner: str | None = None
+    cadence: Cadence | None = None
+    updated: date | datetime | None = None
+
+
+class KeyResult(_Item):
+    id: str
+    title: str
+    objective: str = ""
+    kind: KrKind = "metric"
+    start: float | None = None
+    target: float | None = None
+    current: float | None = None
+    current_reason: str | None = None
+    #: Milestones: done or not (``None`` when unreadable).
+    done: bool | None = None
+    #: Checklists: (items done, items in all).
+    checklist: tuple[int, int] | None = None
+    unit: str | None = None
+    kpi: str | None = None
+    weight: float = 1.0
+    owner: str | None = None
+    #: Only where a source gives a key result its own cycle; else the objective's.
+    cycle: str | None = None
+
+
+class Objective(_Item):
+    id: str
+    title: str
+    owner: str | None = None
+    cycle: str | None = None
+    type: OkrType | None = None
+    parent: str | None = None
+    key_results: list[KeyResult] = Field(default_factory=list)
+
+
+# --- What evaluation gives back ------------------------------------------------
+
+
+class KpiResult(BaseModel):
+    id: str
+    name: str
+    value: float | None
+    unit: str | None
+    status: KpiStatus
+    stale: bool = False
+    reason: str | None = None
+    trend: Trend | None = None
+    change: float | None = None
+    source: str = ""
+
+
+class KeyResultResult(BaseModel):
+    id: str
+    title: str
+    current: float | None
+    progress: float | None
+    status: OkrStatus
+    reason: str | None = None
+    kpi: str | None = None
+    source: str = ""
+
+
+class ObjectiveResult(BaseModel):
+    id: str
+    title: str
+    cycle: str | None
+    score: float | None
+    status: OkrStatus
+    final: bool = False
+    reason: str | None = None
+    key_results: list[KeyResultResult] = Field(default_factory=list)
+    source: str = ""
+
+
+class Warning(BaseModel):  # noqa: A001 - the spec's word
+    code: str
+    item: str
+    message: str
+
+
+class Evaluation(BaseModel):
+    kpis: list[KpiResult] = Field(default_factory=list)
+    objectives: list[ObjectiveResult] = Field(default_factory=list)
+    warnings: list[Warning] = Field(default_factory=list)
+
+
+# --- Between engine and sources -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One owned field of one item to set to a new value.
+
+    ``new`` and ``old`` are in the normalised form of :mod:`syncd.diff`
+    (``"On track"``, ``0.42``); the source's mapping renders them natively.
+    """
+
+    source: str
+    item: str  # the item's id
+    field: str  # "status" | "progress" | "current" | "score"
+    old: Any
+    new: Any
+    ref: Any = None
+    kind: Literal["kpi", "key_result", "objective"] = "kpi"
+    #: The colour of the new status, for sources that colour cells or labels.
+    colour: Colour | None = None
+
+
+@dataclass
+class ItemError:
+    source: str
+    item: str
+    message: str
+
+
+@dataclass
+class ReadResult:
+    """What a source read: items, plus errors for records that made no item."""
+
+    kpis: list[KPI] = field(default_factory=list)
+    objectives: list[Objective] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+    #: Things the source wants the user to know (``created label On track``).
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KpiHistory:
+    """What the state store knows of a KPI, as evaluation input."""
+
+    first_seen: datetime | None = None  # when syncd first saw the current value
+    previous: float | None = None  # the previous different value

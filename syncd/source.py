@@ -1,0 +1,93 @@
+"""The one small interface every source sits behind.
+
+The engine reads items and writes patches through this and never learns which
+service it talks to (the vdirsyncer way). ``connectors.open_source`` builds the
+right implementation from a source's config table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from .model import ItemError, Patch, ReadResult
+
+if TYPE_CHECKING:
+    from .config import Config
+
+Role = Literal["kpis", "okrs"]
+
+
+class SourceError(Exception):
+    """A whole source failed (bad token, not found, malformed answer...).
+
+    The message names the source's thing (file, spreadsheet, database, board)
+    and says what to do. It never contains a secret.
+    """
+
+
+class Deferred(SourceError):
+    """The service asked for a wait longer than a pass may take.
+
+    Work not done yet is carried over to the source's next pass; the pass is
+    reported as partial, never as a success.
+    """
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Source(Protocol):
+    name: str
+    #: The key under which its calls are counted in ``api_calls``:
+    #: ``"local"``, ``"sheets"``, ``"notion"`` or ``"trello"``.
+    service: str
+    role: Role
+    #: HTTP calls made so far, by kind (``"read"``, ``"write"``...).
+    calls: Counter[str]
+
+    def read(self) -> ReadResult:
+        """Read every item; raise :class:`SourceError` when the source cannot be read."""
+        ...
+
+    def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        """Apply patches (all for this source); return the ones that failed.
+
+        Raise :class:`SourceError` only when nothing could be written.
+        """
+        ...
+
+    def check(self) -> list[str]:
+        """Reach the source and return problems found, as sentences (empty: fine)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Cache(Protocol):
+    """The part of the state store a source may use to remember things
+    between runs (a Notion data source id, the time of the last full read).
+    Values are JSON. In a dry run ``put`` is a no-op."""
+
+    def get(self, source: str, key: str, default: object = None) -> object: ...
+
+    def put(self, source: str, key: str, value: object) -> None: ...
+
+
+@dataclass
+class SourceContext:
+    """What a source gets besides its own config table."""
+
+    config: "Config"
+    cache: Cache
+    #: Where secrets come from (``os.environ`` outside tests).
+    env: Mapping[str, str]
+    dry_run: bool = False
+    #: The pass's clock (``--now``); sources use it only for what they write
+    #: (a dated comment), never to decide what to read.
+    now: datetime | None = None
