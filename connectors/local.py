@@ -1,0 +1,248 @@
+"""Local files: CSV and XLSX, for KPIs and OKRs, read and written in place.
+
+Write-back changes only the owned cells. In a CSV every other byte stays as
+it was (other fields, their quoting, order, encoding, BOM, line endings): the
+file is edited at the byte spans of the changed fields. In an XLSX, openpyxl
+keeps every other cell, formula and format. Writes go to a temporary file that
+replaces the original in one rename, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mappings.table import CellWrite, TableMapping
+from syncd.model import ItemError, Patch, ReadResult
+from syncd.source import Role, SourceContext, SourceError
+
+from ._csv import Record, parse_records, render_field
+
+__all__ = ["CsvFile", "XlsxFile", "open"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def open(role: Role, config: Any, ctx: SourceContext) -> "CsvFile | XlsxFile":  # noqa: A001 - the registry's name
+    path = ctx.config.resolve(config.path)
+    cls = CsvFile if config.type == "csv" else XlsxFile
+    return cls(role, config, path)
+
+
+def _col_letter(col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path``, then rename it over ``path``."""
+    if not os.access(path, os.W_OK):
+        raise SourceError(f"{path}: the file is read-only; make it writable by the user running syncd")
+    mode = path.stat().st_mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".syncd-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SourceError(f"{path}: cannot write it ({e.strerror}); nothing was changed") from None
+
+
+class _LocalFile:
+    service = "local"
+
+    def __init__(self, role: Role, config: Any, path: Path):
+        self.name = config.name
+        self.role = role
+        self.config = config
+        self.path = path
+        self.calls: Counter[str] = Counter()
+        self.mapping = TableMapping(
+            role, config.columns, source=config.name, header_row=config.header_row, label=self._label
+        )
+        self._digest: str | None = None
+
+    def _label(self, row: int, col: int) -> str:
+        raise NotImplementedError
+
+    def _load(self) -> bytes:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise SourceError(f"{self.path}: no such file; check the path (relative to the config file)") from None
+        except PermissionError:
+            raise SourceError(f"{self.path}: permission denied; make it readable by the user running syncd") from None
+        except OSError as e:
+            raise SourceError(f"{self.path}: cannot read it ({e.strerror})") from None
+        if not data.strip(_BOM + b" \r\n\t"):
+            raise SourceError(f"{self.path}: the file is empty; it needs a header row and a row per item")
+        return data
+
+    def _check_unchanged(self, data: bytes) -> None:
+        if self._digest is not None and hashlib.sha256(data).hexdigest() != self._digest:
+            raise SourceError(
+                f"{self.path}: the file changed while syncd was syncing it; nothing was written, "
+                "the next pass will read it again"
+            )
+
+    def _require_rows(self, result: ReadResult) -> ReadResult:
+        if not (result.kpis or result.objectives or result.errors):
+            raise SourceError(f"{self.path}: only a header row, no items below it; add a row per item")
+        return result
+
+    def check(self) -> list[str]:
+        try:
+            self.read()
+        except SourceError as e:
+            return [str(e)]
+        if not os.access(self.path, os.W_OK):
+            return [f"{self.path}: the file is read-only; syncd cannot write statuses back"]
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class CsvFile(_LocalFile):
+    def _label(self, row: int, col: int) -> str:
+        return f"{self.path.name} row {row}, column {_col_letter(col)}"
+
+    def _decode(self, data: bytes) -> tuple[bytes, str]:
+        bom = _BOM if data.startswith(_BOM) else b""
+        try:
+            return bom, data[len(bom):].decode(self.config.encoding)
+        except UnicodeDecodeError as e:
+            raise SourceError(
+                f"{self.path}: not {self.config.encoding} text (byte {e.start}); save it as UTF-8 "
+                "or set encoding = \"...\" in the source's config"
+            ) from None
+
+    def _records(self, text: str) -> list[Record]:
+        records = parse_records(text, self.config.delimiter)
+        header_at = self.config.header_row - 1
+        if len(records) > header_at:
+            header = records[header_at].values
+            if len(header) == 1:
+                for other in (";", "\t", "|"):
+                    if other != self.config.delimiter and other in header[0]:
+                        shown = "\\t" if other == "\t" else other
+                        raise SourceError(
+                            f"{self.path}: the header looks {shown!r}-separated ({header[0][:60]!r}); "
+                            f"set delimiter = \"{shown}\" in the source's config"
+                        )
+        return records
+
+    def read(self) -> ReadResult:
+        data = self._load()
+        self._digest = hashlib.sha256(data).hexdigest()
+        _, text = self._decode(data)
+        records = self._records(text)
+        return self._require_rows(self.mapping.read(r.values for r in records))
+
+    def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        writes = self.mapping.cell_writes(patches)
+        if not writes:
+            return []
+        data = self._load()
+        self._check_unchanged(data)
+        bom, text = self._decode(data)
+        records = self._records(text)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        edits: list[tuple[int, int, str]] = []
+        for w in writes:
+            edits.extend(self._edit(records, text, w, newline))
+        for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+            text = text[:start] + new + text[end:]
+        _replace_atomically(self.path, bom + text.encode(self.config.encoding))
+        self._digest = None
+        return []
+
+    def _edit(self, records: list[Record], text: str, w: CellWrite, newline: str) -> list[tuple[int, int, str]]:
+        d = self.config.delimiter
+        value = render_field(w.value, d)
+        if w.row > len(records):
+            return []  # the row vanished: the file check above makes this unreachable
+        record = records[w.row - 1]
+        if w.col < len(record.spans):
+            start, end = record.spans[w.col]
+            return [(start, end, value)]
+        # A column beyond this record's end: append the missing fields.
+        at = record.end
+        return [(at, at, d * (w.col - len(record.spans)) + d + value)]
+
+
+class XlsxFile(_LocalFile):
+    def _label(self, row: int, col: int) -> str:
+        sheet = self.config.worksheet or "first sheet"
+        return f"{self.path.name} {sheet}!{_col_letter(col)}{row}"
+
+    def _sheet(self, workbook: Any) -> Any:
+        if self.config.worksheet is None:
+            return workbook.worksheets[0]
+        for ws in workbook.worksheets:
+            if ws.title.strip().casefold() == self.config.worksheet.strip().casefold():
+                return ws
+        titles = ", ".join(repr(ws.title) for ws in workbook.worksheets)
+        raise SourceError(f"{self.path}: no worksheet {self.config.worksheet!r} (found {titles}); fix worksheet =")
+
+    def _open(self, *, read_only: bool) -> Any:
+        import zipfile
+
+        import openpyxl
+
+        data = self._load()
+        try:
+            import io
+
+            return data, openpyxl.load_workbook(io.BytesIO(data), read_only=read_only, data_only=read_only)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+            raise SourceError(f"{self.path}: not a readable .xlsx workbook ({e}); save it as Excel .xlsx") from None
+
+    def read(self) -> ReadResult:
+        data, workbook = self._open(read_only=True)
+        self._digest = hashlib.sha256(data).hexdigest()
+        try:
+            sheet = self._sheet(workbook)
+            rows = ([_display(c) for c in row] for row in sheet.iter_rows())
+            return self._require_rows(self.mapping.read(rows))
+        finally:
+            workbook.close()
+
+    def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        import io
+
+        writes = self.mapping.cell_writes(patches)
+        if not writes:
+            return []
+        data, workbook = self._open(read_only=False)
+        self._check_unchanged(data)
+        sheet = self._sheet(workbook)
+        for w in writes:
+            sheet.cell(row=w.row, column=w.col + 1).value = w.value
+        out = io.BytesIO()
+        workbook.save(out)
+        _replace_atomically(self.path, out.getvalue())
+        self._digest = None
+        return []
+
+
+def _display(cell: Any) -> Any:
+    """A cell's value as people see it where the format matters (``99.6%``)."""
+    value = getattr(cell, "value", None)
+    fmt = getattr(cell, "number_format", "") or ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in fmt:
+        return f"{value * 100:.10g}%"
+    return value

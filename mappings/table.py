@@ -1,0 +1,410 @@
+"""Tables (CSV, XLSX, Google Sheets) to and from the model.
+
+One row per KPI, or one row per key result (its objective named in a column).
+Header cells are matched ignoring case and surrounding spaces; a source may
+rename any column with its ``columns`` table (model field = header). Blank
+rows are skipped and do not end the table. Every problem names its cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from syncd.diff import normalise_fraction, normalise_number, normalise_status
+from syncd.model import KPI, ItemError, KeyResult, Objective, Patch, ReadResult
+from syncd.parsing import parse_bool, parse_date, parse_number, parse_threshold
+from syncd.source import Role, SourceError
+
+__all__ = ["TableMapping", "CellWrite", "KPI_COLUMNS", "OKR_COLUMNS", "render"]
+
+KPI_COLUMNS = {
+    "id": "ID",
+    "name": "KPI",
+    "value": "Value",
+    "unit": "Unit",
+    "direction": "Direction",
+    "green": "Green",
+    "red": "Red",
+    "owner": "Owner",
+    "cadence": "Cadence",
+    "updated": "Updated",
+    "status": "Status",
+}
+OKR_COLUMNS = {
+    "id": "ID",
+    "objective": "Objective",
+    "title": "Key result",
+    "kind": "Kind",
+    "start": "Start",
+    "target": "Target",
+    "current": "Current",
+    "kpi": "KPI",
+    "weight": "Weight",
+    "owner": "Owner",
+    "cycle": "Cycle",
+    "type": "Type",
+    "progress": "Progress",
+    "status": "Status",
+    "objective_score": "Objective score",
+    "objective_status": "Objective status",
+}
+_REQUIRED = {"kpis": ("name", "value"), "okrs": ("objective", "title")}
+#: Owned columns created at the end of the header row when missing.
+_CREATE = {"kpis": ("status",), "okrs": ("progress", "status")}
+_DIRECTIONS = {
+    "higher": "higher", "high": "higher", "up": "higher", "max": "higher", "higher is better": "higher",
+    "lower": "lower", "low": "lower", "down": "lower", "min": "lower", "lower is better": "lower",
+    "range": "range", "band": "range", "between": "range",
+}  # fmt: skip
+_CADENCES = ("daily", "weekly", "monthly", "quarterly")
+_KINDS = ("metric", "milestone", "checklist")
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    row: int  # 1-based, as people number rows
+    col: int  # 0-based
+    value: Any
+
+
+@dataclass
+class _ObjectiveRows:
+    objective: Objective
+    rows: list[int] = field(default_factory=list)
+    #: Per row, what the objective's owned cells hold now (normalised).
+    held: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def render(field_name: str, value: Any) -> Any:
+    """A normalised value as a table cell holds it: ``40%`` for progress."""
+    if field_name == "progress" and isinstance(value, (int, float)):
+        text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+        return f"{text}%"
+    return value
+
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+class TableMapping:
+    """Reads a grid of cells into items and turns patches into cell writes."""
+
+    def __init__(
+        self,
+        role: Role,
+        columns: dict[str, str] | None = None,
+        *,
+        source: str,
+        header_row: int = 1,
+        locale: str | None = None,
+        label: Callable[[int, int], str],
+    ):
+        defaults = KPI_COLUMNS if role == "kpis" else OKR_COLUMNS
+        unknown = sorted(set(columns or {}) - set(defaults))
+        if unknown:
+            raise SourceError(
+                f"columns: unknown field(s) {', '.join(unknown)}; the fields are {', '.join(defaults)}"
+            )
+        self.role = role
+        self.headers = {**defaults, **(columns or {})}
+        self.source = source
+        self.header_row = header_row
+        self.locale = locale
+        self.label = label
+        #: field -> 0-based column, filled by :meth:`read`.
+        self.columns: dict[str, int] = {}
+        self.width = 0
+        self._created: dict[str, int] = {}
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self, rows: Iterable[Sequence[Any]]) -> ReadResult:
+        """Items from every row below the header (``rows`` starts at row 1)."""
+        result = ReadResult()
+        objectives: dict[str, _ObjectiveRows] = {}
+        header_seen = False
+        for number, row in enumerate(rows, start=1):
+            if number < self.header_row:
+                continue
+            if number == self.header_row:
+                self._match_header(row)
+                header_seen = True
+                continue
+            if not any(_text(c) for c in row):
+                continue  # a blank row is skipped and does not end the table
+            if self.role == "kpis":
+                item = self._kpi(number, row, result)
+                if item is not None:
+                    result.kpis.append(item)
+            else:
+                self._key_result(number, row, result, objectives)
+        if not header_seen:
+            raise SourceError(
+                f"no header row: row {self.header_row} is empty or missing; "
+                f"expected headers such as {', '.join(self.headers[f] for f in _REQUIRED[self.role])}"
+            )
+        for group in objectives.values():
+            o = group.objective
+            o.ref = {"rows": group.rows, "held": group.held}
+            for f, held in group.held.items():
+                # Rows that disagree: leave written empty so the diff writes them all.
+                o.written[f] = held[0] if all(h == held[0] for h in held) else None
+            result.objectives.append(o)
+        return result
+
+    def _match_header(self, row: Sequence[Any]) -> None:
+        found = {_text(c).casefold(): i for i, c in reversed(list(enumerate(row))) if _text(c)}
+        self.width = max((i + 1 for i, c in enumerate(row) if _text(c)), default=0)
+        self.columns = {f: found[h.strip().casefold()] for f, h in self.headers.items() if h.strip().casefold() in found}
+        missing = [self.headers[f] for f in _REQUIRED[self.role] if f not in self.columns]
+        if missing:
+            seen = ", ".join(repr(_text(c)) for c in row if _text(c)) or "none"
+            where = self.label(self.header_row, 0).split("!")[0]
+            raise SourceError(
+                f"{where}: no column {' or '.join(repr(m) for m in missing)} in header row {self.header_row} "
+                f"(found {seen}); rename the column or map it with columns = {{ "
+                + ", ".join(f'{f} = "..."' for f in _REQUIRED[self.role] if self.headers[f] in missing)
+                + " }"
+            )
+        self._created = {}
+        next_col = self.width
+        for f in _CREATE[self.role]:
+            if f not in self.columns:
+                self._created[f] = next_col
+                next_col += 1
+
+    def _cell(self, row: Sequence[Any], name: str) -> Any:
+        i = self.columns.get(name)
+        return row[i] if i is not None and i < len(row) else None
+
+    def _where(self, number: int, name: str) -> str:
+        col = self.columns.get(name, self._created.get(name, 0))
+        return self.label(number, col)
+
+    def _num(self, number: int, row: Sequence[Any], name: str, problems: list[str]) -> float | None:
+        raw = self._cell(row, name)
+        if name not in self.columns or _text(raw) == "":
+            return None
+        parsed = parse_number(raw, locale=self.locale)
+        if parsed.value is None:
+            problems.append(f"{self.headers[name]} at {self._where(number, name)}: {parsed.reason}")
+        return parsed.value
+
+    def _written(self, number: int, row: Sequence[Any], names: Iterable[str]) -> dict[str, Any]:
+        written: dict[str, Any] = {}
+        for name in names:
+            if name in self.columns:
+                raw = self._cell(row, name)
+                written[name] = (normalise_fraction if name == "progress" else normalise_status)(raw)
+            elif name in self._created:
+                written[name] = None
+        return written
+
+    def _kpi(self, number: int, row: Sequence[Any], result: ReadResult) -> KPI | None:
+        name = _text(self._cell(row, "name"))
+        if not name:
+            result.errors.append(
+                ItemError(self.source, self.label(number, 0), f"{self._where(number, 'name')}: no KPI name; "
+                          f"fill the {self.headers['name']} column or delete the row")
+            )
+            return None
+        problems: list[str] = []
+        value_raw = self._cell(row, "value")
+        parsed = parse_number(value_raw, locale=self.locale)
+        value_reason = None if parsed.value is not None else f"{self._where(number, 'value')}: {parsed.reason}"
+        direction_text = _text(self._cell(row, "direction")).casefold()
+        direction = _DIRECTIONS.get(direction_text)
+        threshold_reason = None
+        if not direction:
+            threshold_reason = (
+                f"{self._where(number, 'direction')}: "
+                + (f"direction {direction_text!r} is not higher, lower or range" if direction_text
+                   else "no direction; write higher, lower or range")
+            )
+        thresholds: dict[str, Any] = {}
+        for name_ in ("green", "red"):
+            value, reason = parse_threshold(self._cell(row, name_), locale=self.locale)
+            thresholds[name_] = value
+            if value is None and threshold_reason is None:
+                threshold_reason = f"{self.headers[name_]} threshold at {self._where(number, name_)}: {reason}"
+        cadence = _text(self._cell(row, "cadence")).casefold() or None
+        if cadence and cadence not in _CADENCES:
+            problems.append(
+                f"cadence {cadence!r} at {self._where(number, 'cadence')} is not daily, weekly, monthly or "
+                "quarterly; staleness is not checked"
+            )
+            cadence = None
+        updated = self._date(number, row, problems)
+        unit = _text(self._cell(row, "unit")) or ("%" if _text(value_raw).endswith("%") else None)
+        return KPI(
+            id=_text(self._cell(row, "id")) or f"{self.source}:{name}",
+            name=name,
+            value=parsed.value,
+            value_reason=value_reason,
+            unit=unit,
+            direction=direction,  # type: ignore[arg-type]
+            green=thresholds["green"],
+            red=thresholds["red"],
+            threshold_reason=threshold_reason,
+            owner=_text(self._cell(row, "owner")) or None,
+            cadence=cadence,  # type: ignore[arg-type]
+            updated=updated,
+            source=self.source,
+            where=self.label(number, 0),
+            ref=number,
+            written=self._written(number, row, ("status",)),
+            problems=problems,
+        )
+
+    def _date(self, number: int, row: Sequence[Any], problems: list[str]) -> date | datetime | None:
+        raw = self._cell(row, "updated")
+        if _text(raw) == "":
+            return None
+        value = parse_date(raw)
+        if value is None:
+            problems.append(
+                f"Updated at {self._where(number, 'updated')} is not a date ({_text(raw)!r}); write YYYY-MM-DD"
+            )
+        return value
+
+    def _key_result(
+        self, number: int, row: Sequence[Any], result: ReadResult, objectives: dict[str, _ObjectiveRows]
+    ) -> None:
+        title = _text(self._cell(row, "objective"))
+        if not title:
+            result.errors.append(
+                ItemError(self.source, self.label(number, 0), f"{self._where(number, 'objective')}: no objective; "
+                          f"fill the {self.headers['objective']} column or delete the row")
+            )
+            return
+        group = objectives.get(title.casefold())
+        if group is None:
+            obj_type = _text(self._cell(row, "type")).casefold() or None
+            objective = Objective(
+                id=f"{self.source}:{title}",
+                title=title,
+                owner=_text(self._cell(row, "owner")) or None,
+                cycle=_text(self._cell(row, "cycle")) or None,
+                type=obj_type if obj_type in ("aspirational", "committed") else None,  # type: ignore[arg-type]
+                source=self.source,
+                where=self.label(number, self.columns["objective"]),
+            )
+            if obj_type and obj_type not in ("aspirational", "committed"):
+                objective.problems.append(
+                    f"Type {obj_type!r} at {self._where(number, 'type')} is not aspirational or committed; "
+                    "the configured default is used"
+                )
+            group = objectives[title.casefold()] = _ObjectiveRows(objective)
+        group.rows.append(number)
+        for f, column in (("score", "objective_score"), ("status", "objective_status")):
+            if column in self.columns:
+                raw = self._cell(row, column)
+                group.held.setdefault(f, []).append(
+                    normalise_fraction(raw) if f == "score" else normalise_status(raw)
+                )
+        o = group.objective
+        o.cycle = o.cycle or _text(self._cell(row, "cycle")) or None
+        kr_title = _text(self._cell(row, "title"))
+        if not kr_title:
+            return  # a row that only names its objective
+        o.key_results.append(self._kr(number, row, o, kr_title))
+
+    def _kr(self, number: int, row: Sequence[Any], o: Objective, title: str) -> KeyResult:
+        problems: list[str] = []
+        kind_text = _text(self._cell(row, "kind")).casefold()
+        current_raw = self._cell(row, "current")
+        start = self._num(number, row, "start", problems)
+        target = self._num(number, row, "target", problems)
+        kpi = _text(self._cell(row, "kpi")) or None
+        if kind_text in _KINDS:
+            kind = kind_text
+        else:
+            if kind_text:
+                problems.append(f"kind {kind_text!r} at {self._where(number, 'kind')} is not metric, milestone "
+                                "or checklist; read as metric")
+            looks_bool = parse_bool(current_raw) is not None and parse_number(current_raw).value is None
+            kind = "milestone" if (start is None and target is None and looks_bool) else "metric"
+        kr = KeyResult(
+            id=_text(self._cell(row, "id")) or f"{o.id}:{title}",
+            title=title,
+            objective=o.id,
+            kind=kind,  # type: ignore[arg-type]
+            start=start,
+            target=target,
+            kpi=kpi,
+            owner=_text(self._cell(row, "owner")) or None,
+            source=self.source,
+            where=self.label(number, self.columns["title"]),
+            ref=number,
+            problems=problems,
+        )
+        if kind == "milestone":
+            kr.done = parse_bool(current_raw)
+            if kr.done is None:
+                kr.current_reason = f"{self._where(number, 'current')}: {_text(current_raw)!r} is not done/not done"
+        elif kind == "checklist":
+            kr.checklist = _fraction_pair(_text(current_raw))
+            if kr.checklist is None:
+                kr.current_reason = f"{self._where(number, 'current')}: write checklist progress as done/all, e.g. 3/5"
+        else:
+            parsed = parse_number(current_raw, locale=self.locale)
+            kr.current = parsed.value
+            if parsed.value is None:
+                kr.current_reason = f"{self._where(number, 'current')}: {parsed.reason}"
+        weight_raw = self._cell(row, "weight")
+        if _text(weight_raw):
+            weight = parse_number(weight_raw, locale=self.locale).value
+            if weight is None or weight <= 0:
+                problems.append(f"weight {_text(weight_raw)!r} at {self._where(number, 'weight')} is not a positive "
+                                "number; 1 is used")
+            else:
+                kr.weight = weight
+        kr.written = self._written(number, row, ("progress", "status"))
+        if kpi and "current" in self.columns:
+            kr.written["current"] = normalise_number(current_raw)
+        return kr
+
+    # -- writing -------------------------------------------------------------------
+
+    def cell_writes(self, patches: Sequence[Patch]) -> list[CellWrite]:
+        """The cells to set for ``patches``, plus headers of owned columns to create."""
+        writes: list[CellWrite] = []
+        created: set[str] = set()
+        for p in patches:
+            name = {"score": "objective_score", "status": "objective_status"}[p.field] if p.kind == "objective" else p.field
+            col = self.columns.get(name)
+            if col is None:
+                col = self._created.get(name)
+                if col is None:
+                    continue  # not a column this table has
+                created.add(name)
+            value = render(p.field, p.new)
+            if p.kind == "objective":
+                rows, held = p.ref["rows"], p.ref["held"].get(p.field, [])
+                for i, row in enumerate(rows):
+                    if i >= len(held) or held[i] != p.new:
+                        writes.append(CellWrite(row, col, value))
+            else:
+                writes.append(CellWrite(p.ref, col, value))
+        for name in sorted(created, key=self._created.__getitem__):
+            writes.append(CellWrite(self.header_row, self._created[name], self.headers[name]))
+        return writes
+
+
+def _fraction_pair(text: str) -> tuple[int, int] | None:
+    parts = text.replace(" of ", "/").split("/")
+    if len(parts) != 2:
+        return None
+    try:
+        done, total = int(parts[0].strip()), int(parts[1].strip())
+    except ValueError:
+        return None
+    return (done, total) if 0 <= done <= total else None

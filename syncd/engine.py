@@ -1,0 +1,305 @@
+"""One pass, one way through: read, normalise, evaluate, diff, write, record.
+
+The engine sees items and patches only. Which service a source talks to is
+the connector's business; how values are judged is the evaluation's (pure).
+One failing source fails its own items only: the others still sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .config import Config, ConfigError
+from .diff import desired_patches
+from .evaluate import EvalSettings, evaluate
+from .model import KPI, Evaluation, ItemError, Objective, Patch, Warning
+from .source import Deferred, Source, SourceContext, SourceError
+from .state import StateStore
+
+__all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources"]
+
+log = logging.getLogger("syncd.engine")
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    service: str
+    role: str
+    #: ``ok``, ``partial`` (work deferred to the next pass), ``failed``, or
+    #: ``read_only`` (read only to feed key results, not synced).
+    outcome: str = "ok"
+    items: int = 0
+    writes: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+@dataclass
+class SyncReport:
+    now: datetime
+    dry_run: bool
+    evaluation: Evaluation
+    writes: list[Patch]
+    errors: list[ItemError]
+    api_calls: dict[str, int]
+    sources: dict[str, SourceOutcome]
+    duration: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all went well; 1 a source could not be read or some writes failed."""
+        return 1 if self.errors else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's JSON object (section 4); keys may be added, never removed."""
+        ev = self.evaluation
+        return {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "kpis": [
+                {
+                    "id": k.id, "name": k.name, "value": k.value, "unit": k.unit, "status": k.status,
+                    "stale": k.stale, "reason": k.reason, "trend": k.trend, "source": k.source,
+                }
+                for k in ev.kpis
+            ],
+            "objectives": [
+                {
+                    "id": o.id, "title": o.title, "cycle": o.cycle, "score": o.score, "status": o.status,
+                    "final": o.final, "reason": o.reason, "source": o.source,
+                    "key_results": [
+                        {
+                            "id": kr.id, "title": kr.title, "current": kr.current, "progress": kr.progress,
+                            "status": kr.status, "reason": kr.reason,
+                        }
+                        for kr in o.key_results
+                    ],
+                }
+                for o in ev.objectives
+            ],
+            "warnings": [w.model_dump() for w in ev.warnings],
+            "writes": [
+                {"source": p.source, "item": p.item, "field": p.field, "old": p.old, "new": p.new}
+                for p in self.writes
+            ],
+            "errors": [{"source": e.source, "item": e.item, "message": e.message} for e in self.errors],
+            "api_calls": self.api_calls,
+            "sources": {
+                name: {"outcome": s.outcome, "items": s.items, "writes": s.writes, "notes": s.notes}
+                for name, s in self.sources.items()
+            },
+        }
+
+
+def select_sources(config: Config, only: Sequence[str] | None) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(sources to sync, KPI sources read only to feed key results).
+
+    With ``--source``, only the named sources are synced; KPI sources that key
+    results link to are still read, but not written.
+    """
+    every = config.sources()
+    if not only:
+        return every, []
+    names = {cfg.name for _, cfg in every}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise ConfigError(
+            [f"--source {n}: no source of that name; the sources are {', '.join(sorted(names))}" for n in unknown],
+            config.path,
+        )
+    chosen = [(role, cfg) for role, cfg in every if cfg.name in only]
+    feeders: list[tuple[str, Any]] = []
+    if any(role == "okrs" for role, _ in chosen):
+        feeders = [(role, cfg) for role, cfg in every if role == "kpis" and cfg.name not in only]
+    return chosen, feeders
+
+
+def sync(
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    only: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    state: StateStore | None = None,
+    sources: Sequence[tuple[str, Any]] | None = None,
+) -> SyncReport:
+    """Run one pass over the configured (or given) sources.
+
+    ``sources`` overrides the selection (the daemon syncs one source at a time);
+    ``state`` lets the daemon keep one store open. A dry run opens the store
+    read-only and writes nothing anywhere.
+    """
+    started = time.monotonic()
+    wall_started = datetime.now(now.tzinfo)
+    if sources is not None:
+        chosen, feeders = list(sources), []
+        if any(role == "okrs" for role, _ in chosen):
+            names = {cfg.name for _, cfg in chosen}
+            feeders = [(r, c) for r, c in config.sources() if r == "kpis" and c.name not in names]
+    else:
+        chosen, feeders = select_sources(config, only)
+    own_state = state is None
+    if state is None:
+        state = StateStore(config.state_path, readonly=dry_run)
+    ctx = SourceContext(config=config, cache=state, env=os.environ if env is None else env, dry_run=dry_run, now=now)
+    outcomes: dict[str, SourceOutcome] = {}
+    errors: list[ItemError] = []
+    open_sources: dict[str, Source] = {}
+    kpis: list[KPI] = []
+    objectives: list[Objective] = []
+    read_errors: list[Warning] = []
+    feeder_names = {cfg.name for _, cfg in feeders}
+    try:
+        # 1. read and normalise
+        for role, cfg in [*chosen, *feeders]:
+            outcome = outcomes[cfg.name] = SourceOutcome(cfg.name, cfg.type, role)
+            if cfg.name in feeder_names:
+                outcome.outcome = "read_only"
+            try:
+                from connectors import open_source
+
+                source = open_source(role, cfg, ctx)  # type: ignore[arg-type]
+                open_sources[cfg.name] = source
+                outcome.service = source.service
+                result = source.read()
+            except Deferred as e:
+                _fail(outcome, errors, str(e), "partial")
+                outcome.retry_after = e.retry_after
+                continue
+            except SourceError as e:
+                _fail(outcome, errors, str(e), "failed")
+                continue
+            outcome.notes.extend(result.notes)
+            kpis.extend(result.kpis)
+            objectives.extend(result.objectives)
+            outcome.items = len(result.kpis) + len(result.objectives) + sum(len(o.key_results) for o in result.objectives)
+            read_errors.extend(Warning(code="unreadable_item", item=e.item, message=e.message) for e in result.errors)
+
+        # 2. evaluate (pure)
+        history = state.kpi_history({k.id: k.value for k in kpis})
+        evaluation = evaluate(kpis, objectives, now=now, settings=EvalSettings.from_config(config), history=history)
+        evaluation.warnings[:0] = read_errors
+        _label_sources(evaluation, kpis, objectives)
+        if feeder_names:
+            evaluation.kpis = [k for k in evaluation.kpis if k.source not in feeder_names]
+
+        # 3. diff
+        patches = [p for p in desired_patches(evaluation, kpis, objectives) if p.source not in feeder_names]
+        by_source: dict[str, list[Patch]] = defaultdict(list)
+        for p in patches:
+            by_source[p.source].append(p)
+
+        # 4. write
+        written: list[Patch] = []
+        for name, source_patches in by_source.items():
+            outcome = outcomes[name]
+            if dry_run or outcome.outcome != "ok":
+                if dry_run:
+                    written.extend(source_patches)
+                continue
+            written.extend(_write(open_sources[name], source_patches, outcome, errors))
+
+        # 5. record
+        if not dry_run:
+            state.record_kpi_values({k.id: k.value for k in kpis if k.source not in feeder_names}, now)
+            state.record_writes(written, now)
+            for name, outcome in outcomes.items():
+                if outcome.outcome == "read_only":
+                    continue
+                state.record_run(
+                    name,
+                    started=wall_started,
+                    now=now,
+                    outcome=outcome.outcome,
+                    summary=_summary(name, outcome, evaluation),
+                )
+    finally:
+        for source in open_sources.values():
+            try:
+                source.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the pass's result
+                log.debug("closing %s failed", source.name, exc_info=True)
+        if own_state:
+            state.close()
+
+    api_calls: Counter[str] = Counter()
+    for source in open_sources.values():
+        if source.service != "local":
+            api_calls[source.service] += sum(source.calls.values())
+    return SyncReport(
+        now=now,
+        dry_run=dry_run,
+        evaluation=evaluation,
+        writes=written,
+        errors=errors,
+        api_calls=dict(api_calls),
+        sources=outcomes,
+        duration=time.monotonic() - started,
+    )
+
+
+def _label_sources(evaluation: Evaluation, kpis: list[KPI], objectives: list[Objective]) -> None:
+    """Name each result's source (the JSON and the per-source summaries use it)."""
+    kpi_source = {k.id: k.source for k in kpis}
+    objective_source = {o.id: o.source for o in objectives}
+    for k in evaluation.kpis:
+        k.source = k.source or kpi_source.get(k.id, "")
+    for o in evaluation.objectives:
+        o.source = o.source or objective_source.get(o.id, "")
+
+
+def _fail(outcome: SourceOutcome, errors: list[ItemError], message: str, kind: str) -> None:
+    outcome.outcome = kind
+    outcome.errors.append(message)
+    errors.append(ItemError(outcome.name, "", message))
+    log.warning("source %s %s: %s", outcome.name, kind, message)
+
+
+def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors: list[ItemError]) -> list[Patch]:
+    try:
+        failed = source.write(patches)
+    except Deferred as e:
+        _fail(outcome, errors, str(e), "partial")
+        outcome.retry_after = e.retry_after
+        return []
+    except SourceError as e:
+        _fail(outcome, errors, f"nothing written: {e}", "failed")
+        return []
+    failed_keys = {(f.item, f.message) for f in failed}
+    bad_items = {f.item for f in failed}
+    for f in failed:
+        errors.append(f)
+        outcome.errors.append(f.message)
+    if failed_keys and outcome.outcome == "ok":
+        outcome.outcome = "failed"
+    done = [p for p in patches if p.item not in bad_items]
+    outcome.writes = len(done)
+    return done
+
+
+def _summary(name: str, outcome: SourceOutcome, evaluation: Evaluation) -> dict[str, Any]:
+    statuses: Counter[str] = Counter()
+    for k in evaluation.kpis:
+        if k.source == name:
+            statuses[k.status] += 1
+    for o in evaluation.objectives:
+        if o.source == name:
+            for kr in o.key_results:
+                statuses[kr.status] += 1
+    return {
+        "service": outcome.service,
+        "items": outcome.items,
+        "writes": outcome.writes,
+        "statuses": dict(statuses),
+        "errors": outcome.errors[:20],
+    }

@@ -1,0 +1,128 @@
+"""Hygiene warnings: the failure signs the OKR literature names.
+
+Too many objectives, key results that measure activity instead of outcome,
+health measures dressed up as OKRs, goals that were too easy or plans that were
+too weak. None of these changes a status: each is a :class:`Warning` with the
+item's id and a sentence saying what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .cycles import Cycle
+from .model import KeyResult, Objective, ObjectiveResult, Warning
+
+if TYPE_CHECKING:
+    from .evaluate import EvalSettings
+
+__all__ = ["hygiene_warnings", "ACTIVITY_WORDS", "KPI_WORDS"]
+
+ACTIVITY_WORDS = ("launch", "implement", "create", "build", "complete", "release", "ship")
+KPI_WORDS = ("maintain", "keep", "sustain", "stay")
+#: Four weeks: long enough into a cycle for "all done" or "all off track" to mean something.
+SETTLED = timedelta(days=28)
+
+_ACTIVITY = re.compile(rf"^\W*({'|'.join(ACTIVITY_WORDS)})\b", re.IGNORECASE)
+_KPI_LIKE = re.compile(rf"^\W*({'|'.join(KPI_WORDS)})\b", re.IGNORECASE)
+
+
+def _w(code: str, item: str, message: str) -> Warning:
+    return Warning(code=code, item=item, message=message)
+
+
+def _too_many_objectives(objectives: Sequence[Objective], settings: EvalSettings) -> list[Warning]:
+    """One warning per owner and cycle over the limit, on the first objective past it."""
+    groups: dict[tuple[str, str], list[Objective]] = defaultdict(list)
+    for o in objectives:
+        cycle = settings.cycle(o.cycle)
+        key_cycle = cycle.label if isinstance(cycle, Cycle) else (o.cycle or "").strip().casefold()
+        groups[((o.owner or "").strip().casefold(), key_cycle)].append(o)
+    out = []
+    for group in groups.values():
+        if len(group) <= settings.max_objectives:
+            continue
+        first = group[0]
+        who = f"{first.owner.strip()} has" if first.owner and first.owner.strip() else "objectives without an owner:"
+        when = f"in {first.cycle.strip()}" if first.cycle and first.cycle.strip() else "without a cycle"
+        extra = group[settings.max_objectives]
+        out.append(_w("too_many_objectives", extra.id, (
+            f"{who} {len(group)} objectives {when} (from {first.title!r} to {group[-1].title!r}); "
+            f"more than {settings.max_objectives} spreads the team too thin: keep the 3 to 5 that matter most.")))  # fmt: skip
+    return out
+
+
+def _key_result_warnings(obj: Objective, kr: KeyResult) -> list[Warning]:
+    out = []
+    if kr.kind == "milestone" and _ACTIVITY.match(kr.title):
+        out.append(_w("activity_key_result", kr.id, (
+            f"Key result {kr.title!r} measures an activity, not an outcome: say what changes "
+            "when it is done (a number that moves), and keep the task in the plan.")))  # fmt: skip
+    if _KPI_LIKE.match(kr.title):
+        out.append(_w("kpi_as_okr", kr.id, (
+            f"Key result {kr.title!r} keeps something as it is: a health measure belongs with the KPIs; "
+            "a key result should measure a change.")))  # fmt: skip
+    if kr.kind == "metric" and (kr.start is None or kr.target is None):
+        missing = " and ".join(n for n, v in (("start", kr.start), ("target", kr.target)) if v is None)
+        out.append(_w("unmeasurable", kr.id, (
+            f"Key result {kr.title!r} of objective {obj.title!r} has no {missing} value, so its progress "
+            "cannot be measured: give it a start and a target.")))  # fmt: skip
+    return out
+
+
+def _pace_warnings(obj: Objective, result: ObjectiveResult, now: datetime, settings: EvalSettings) -> list[Warning]:
+    """``too_easy`` and ``weak_planning``: judged only four weeks or more into the cycle."""
+    cycle = settings.cycle(obj.cycle)
+    krs = result.key_results
+    if not isinstance(cycle, Cycle) or not krs:
+        return []
+    if now.timestamp() - cycle.start.timestamp() < SETTLED.total_seconds():
+        return []
+    out = []
+    if len(krs) >= 2 and not cycle.ended(now) and all(k.status == "done" for k in krs):
+        out.append(_w("too_easy", obj.id, (
+            f"Every key result of objective {obj.title!r} is already done four weeks or more before "
+            f"{cycle.label} ends: the targets were too easy; set more ambitious ones next cycle.")))  # fmt: skip
+    if all(k.status == "off_track" for k in krs):
+        out.append(_w("weak_planning", obj.id, (
+            f"Every key result of objective {obj.title!r} is off track four weeks or more into {cycle.label}: "
+            "revisit the plan and the targets with the owner.")))  # fmt: skip
+    return out
+
+
+def hygiene_warnings(
+    objectives: Sequence[Objective],
+    results: Sequence[ObjectiveResult],
+    *,
+    now: datetime,
+    settings: EvalSettings,
+) -> list[Warning]:
+    """Every hygiene warning for these objectives; ``results[i]`` is the result of ``objectives[i]``.
+
+    ``missing_data`` and ``unknown_kpi`` come from evaluation itself, which
+    returns them together with these.
+    """
+    now = settings.local(now)
+    out = _too_many_objectives(objectives, settings)
+    for obj, result in zip(objectives, results):
+        n = len(obj.key_results)
+        if n == 0:
+            out.append(_w("no_key_results", obj.id, (
+                f"Objective {obj.title!r} has no key results: add 2 to 5 that measure the outcome, "
+                "or nobody can tell whether it is being reached.")))  # fmt: skip
+        elif n > settings.max_key_results:
+            out.append(_w("too_many_key_results", obj.id, (
+                f"Objective {obj.title!r} has {n} key results, more than {settings.max_key_results}: "
+                "keep the few that best show the outcome.")))  # fmt: skip
+        if _KPI_LIKE.match(obj.title):
+            out.append(_w("kpi_as_okr", obj.id, (
+                f"Objective {obj.title!r} keeps something as it is: a health measure belongs with the KPIs; "
+                "an objective should describe a change.")))  # fmt: skip
+        for kr in obj.key_results:
+            out.extend(_key_result_warnings(obj, kr))
+        out.extend(_pace_warnings(obj, result, now, settings))
+    return out

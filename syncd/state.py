@@ -1,0 +1,199 @@
+"""The SQLite state store: KPI value history, what syncd wrote, runs, caches.
+
+One file (``[syncd].state``), WAL mode, every change in a transaction, so a
+process killed at any moment leaves either the old or the new state, never a
+broken file. A dry run opens the store read-only (or not at all when it does
+not exist yet) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from .model import KpiHistory, Patch
+
+__all__ = ["StateStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kpi_values (
+    kpi TEXT NOT NULL,
+    value REAL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (kpi, first_seen)
+);
+CREATE TABLE IF NOT EXISTS written (
+    source TEXT NOT NULL,
+    item TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (source, item, field)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    now TEXT NOT NULL,
+    source TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source, id);
+CREATE TABLE IF NOT EXISTS cache (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (source, key)
+);
+"""
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat()
+
+
+class StateStore:
+    """Thread-safe wrapper over one SQLite connection."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        if readonly:
+            if self.path.exists():
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(":memory:", check_same_thread=False)
+                self._db.executescript(_SCHEMA)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Everything inside commits together or not at all (a no-op when read-only)."""
+        with self._lock:
+            if self.readonly:
+                yield self._db
+                self._db.rollback()
+                return
+            try:
+                yield self._db
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise
+
+    # -- KPI history ---------------------------------------------------------------
+
+    def kpi_history(self, values: Mapping[str, float | None]) -> dict[str, KpiHistory]:
+        """For each KPI and its current value: when syncd first saw that value,
+        and the previous different value (for the trend)."""
+        out: dict[str, KpiHistory] = {}
+        with self._lock:
+            for kpi, value in values.items():
+                rows = self._db.execute(
+                    "SELECT value, first_seen FROM kpi_values WHERE kpi = ? ORDER BY first_seen DESC LIMIT 2",
+                    (kpi,),
+                ).fetchall()
+                if rows and rows[0][0] == value:
+                    previous = rows[1][0] if len(rows) > 1 else None
+                    out[kpi] = KpiHistory(first_seen=datetime.fromisoformat(rows[0][1]), previous=previous)
+                else:
+                    out[kpi] = KpiHistory(first_seen=None, previous=rows[0][0] if rows else None)
+        return out
+
+    def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None:
+        """Remember each value that differs from the last one recorded."""
+        with self.transaction() as db:
+            for kpi, value in values.items():
+                last = db.execute(
+                    "SELECT value FROM kpi_values WHERE kpi = ? ORDER BY first_seen DESC LIMIT 1", (kpi,)
+                ).fetchone()
+                if last is None or last[0] != value:
+                    db.execute(
+                        "INSERT OR REPLACE INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?)",
+                        (kpi, value, _iso(now)),
+                    )
+
+    # -- writes and runs -------------------------------------------------------------
+
+    def record_writes(self, patches: Iterable[Patch], now: datetime) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO written (source, item, field, value, at) VALUES (?, ?, ?, ?, ?)",
+                [(p.source, p.item, p.field, json.dumps(p.new), _iso(now)) for p in patches],
+            )
+
+    def last_written(self, source: str, item: str, field: str) -> Any:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM written WHERE source = ? AND item = ? AND field = ?", (source, item, field)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def record_run(self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs (started, now, source, outcome, summary) VALUES (?, ?, ?, ?, ?)",
+                (_iso(started), _iso(now), source, outcome, json.dumps(summary)),
+            )
+            # Keep the log bounded: the last 1,000 passes of each source.
+            db.execute(
+                "DELETE FROM runs WHERE source = ? AND id <= "
+                "(SELECT id FROM runs WHERE source = ? ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+                (source, source),
+            )
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        """The last pass of each source, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source, started, now, outcome, summary FROM runs WHERE id IN "
+                "(SELECT MAX(id) FROM runs GROUP BY source) ORDER BY id DESC"
+            ).fetchall()
+        return [
+            {"source": s, "started": st, "now": n, "outcome": o, **json.loads(summary)}
+            for s, st, n, o, summary in rows
+        ]
+
+    def failures_in_a_row(self, source: str) -> int:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT outcome FROM runs WHERE source = ? ORDER BY id DESC LIMIT 100", (source,)
+            ).fetchall()
+        count = 0
+        for (outcome,) in rows:
+            if outcome != "failed":
+                break
+            count += 1
+        return count
+
+    # -- the sources' cache ----------------------------------------------------------
+
+    def get(self, source: str, key: str, default: object = None) -> object:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cache WHERE source = ? AND key = ?", (source, key)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, source: str, key: str, value: object) -> None:
+        if self.readonly:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO cache (source, key, value) VALUES (?, ?, ?)", (source, key, json.dumps(value))
+            )
