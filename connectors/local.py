@@ -45,9 +45,9 @@ def _col_letter(col: int) -> str:
 
 def _replace_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` beside ``path``, then rename it over ``path``."""
-    if not os.access(path, os.W_OK):
-        raise SourceError(f"{path}: the file is read-only; make it writable by the user running syncd")
     mode = path.stat().st_mode
+    if not os.access(path, os.W_OK) or not mode & 0o222:
+        raise SourceError(f"{path}: the file is read-only; make it writable by the user running syncd")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".syncd-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -108,7 +108,7 @@ class _LocalFile:
             self.read()
         except SourceError as e:
             return [str(e)]
-        if not os.access(self.path, os.W_OK):
+        if not os.access(self.path, os.W_OK) or not self.path.stat().st_mode & 0o222:
             return [f"{self.path}: the file is read-only; syncd cannot write statuses back"]
         return []
 

@@ -1,0 +1,52 @@
+"""Shared fixtures: a copy of the demo in a temporary folder, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from syncd.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-15T09:00:00Z"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def syncd(capsys):
+    """Run the CLI in-process: ``syncd("sync", "--config", path, ...)``."""
+
+    def run(*argv: str) -> Run:
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """The bundled demo (examples + config.example.toml) in a fresh folder; returns the config path."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copy(ROOT / "config.example.toml", tmp_path / "syncd.toml")
+    return tmp_path / "syncd.toml"
+
+
+def write_config(path: Path, body: str) -> Path:
+    path.write_text(body, encoding="utf-8")
+    return path
