@@ -1,0 +1,199 @@
+"""The one retry policy and the pacer, over real sockets against the shared fake machinery."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from connectors.pacing import Pacer, pacer_for, reset_pacers
+from connectors.retry import RetryPolicy, Transient, call, retry_listeners
+from syncd.lock import LockError, hold
+from syncd.source import Deferred, SourceError
+from syncd.state import StateStore
+from tests.fakes.server import FakeServer, RateLimit, Response
+
+
+class Echo(FakeServer):
+    def __init__(self):
+        super().__init__()
+        self.route("GET", "/ping", "ping", lambda r: {"ok": True})
+
+    def rate_limited(self, request, wait):
+        return Response(429, {"error": "slow down"}, {"Retry-After": f"{wait:.3f}"})
+
+
+def _get(client: httpx.Client, url: str):
+    def once():
+        try:
+            r = client.get(url)
+        except httpx.TransportError as e:
+            raise Transient(f"connection failed: {e.__class__.__name__}") from None
+        if r.status_code == 429 or r.status_code >= 500:
+            after = r.headers.get("retry-after")
+            raise Transient(f"HTTP {r.status_code}", retry_after=float(after) if after else None, status=r.status_code)
+        return r.json()
+
+    return once
+
+
+@pytest.fixture
+def echo():
+    with Echo() as server:
+        yield server
+
+
+def _policy(sleeps, **kw):
+    return RetryPolicy(initial=0.001, max_backoff=0.01, sleep=sleeps.append, **kw)
+
+
+def test_transient_failures_are_retried_until_success(echo):
+    echo.fail_next(2, 503)
+    echo.drop_next(1)
+    sleeps: list[float] = []
+    with httpx.Client() as client:
+        assert call(_get(client, echo.url + "/ping"), policy=_policy(sleeps)) == {"ok": True}
+    assert echo.calls["ping"] == 4 and len(sleeps) == 3
+
+
+def test_retry_after_is_obeyed_and_shared_through_the_pacer(echo):
+    echo.storm(1, retry_after=2)
+    sleeps: list[float] = []
+    clock = [100.0]
+    pacer = Pacer(1000, 1, clock=lambda: clock[0], sleep=lambda s: None)
+    with httpx.Client() as client:
+        call(_get(client, echo.url + "/ping"), policy=_policy(sleeps), pacer=pacer)
+    assert 2 <= sleeps[0] < 3
+    assert pacer._next >= 102  # every caller on this pacer waits too
+
+
+def test_attempts_are_bounded_and_the_message_says_so(echo):
+    echo.fail_next(10, 500)
+    sleeps: list[float] = []
+    with httpx.Client() as client, pytest.raises(SourceError) as e:
+        call(_get(client, echo.url + "/ping"), policy=_policy(sleeps, attempts=3), what="board X")
+    assert echo.calls["ping"] == 3 and "gave up after 3 attempts" in str(e.value) and "board X" in str(e.value)
+
+
+def test_a_long_retry_after_defers_instead_of_stalling(echo):
+    echo.storm(1, retry_after=600)
+    sleeps: list[float] = []
+    with httpx.Client() as client, pytest.raises(Deferred) as e:
+        call(_get(client, echo.url + "/ping"), policy=_policy(sleeps, max_wait=60), service="notion")
+    assert e.value.retry_after == 600 and sleeps == [] and "next pass" in str(e.value)
+
+
+def test_errors_that_are_not_transient_are_not_retried():
+    attempts = []
+
+    def fn():
+        attempts.append(1)
+        raise SourceError("unauthorized: check NOTION_TOKEN")
+
+    with pytest.raises(SourceError):
+        call(fn, policy=RetryPolicy(sleep=lambda s: None))
+    assert len(attempts) == 1
+
+
+def test_retry_listeners_hear_each_retry(echo):
+    heard = []
+    retry_listeners.append(lambda service, exc: heard.append((service, exc.status)))
+    try:
+        echo.storm(2, retry_after=0)
+        with httpx.Client() as client:
+            call(_get(client, echo.url + "/ping"), policy=_policy([]), service="trello")
+    finally:
+        retry_listeners.clear()
+    assert heard == [("trello", 429), ("trello", 429)]
+
+
+def test_pacer_spaces_calls_below_the_limit():
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(s):
+        slept.append(s)
+        clock[0] += s
+
+    pacer = Pacer(3, 1.0, clock=lambda: clock[0], sleep=sleep)
+    times = []
+    for _ in range(30):
+        pacer.acquire()
+        times.append(clock[0])
+    # No window of one second ever holds more than 3 calls, and 30 calls take ~10.5 s (95% of the limit).
+    assert all(sum(1 for t in times if start <= t < start + 1) <= 3 for start in times)
+    assert 10 < times[-1] < 10.5
+
+
+def test_pacers_are_shared_per_service_and_credential():
+    reset_pacers()
+    a = pacer_for("notion", "secret_one", 3)
+    assert pacer_for("notion", "secret_one", 3) is a
+    assert pacer_for("notion", "secret_two", 3) is not a
+    assert pacer_for("trello", "secret_one", 10, 10) is not a
+    reset_pacers()
+
+
+def test_a_fake_enforcing_its_limit_never_sees_a_paced_client_exceed_it(echo):
+    echo.rate_limit = RateLimit(20, 1.0)
+    pacer = Pacer(20, 1.0)
+    with httpx.Client() as client:
+        threads = [
+            threading.Thread(target=lambda: [call(_get(client, echo.url + "/ping"), policy=_policy([]), pacer=pacer) for _ in range(10)])
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert echo.calls["ping"] == 30 and echo.responses_429 == 0
+    assert max(echo.rate_limit.peak.values()) <= 20
+
+
+def test_malformed_bodies_are_counted_and_surface(echo):
+    echo.malformed_next(1)
+    with httpx.Client() as client:
+        r = client.get(echo.url + "/ping")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+
+
+def test_second_holder_of_the_state_lock_is_refused_with_the_pid(tmp_path):
+    import os
+
+    state = tmp_path / "syncd.db"
+    with hold(state):
+        with pytest.raises(LockError) as e:
+            with hold(state):
+                pass
+        assert f"pid {os.getpid()}" in str(e.value)
+    with hold(state):  # released: a restart is not blocked
+        pass
+
+
+def test_sync_refuses_while_another_syncd_holds_the_state(demo, syncd):
+    with hold(demo.parent / "syncd.db"):
+        run = syncd("sync", "--config", demo, "--now", "2026-11-15T09:00:00Z")
+    assert run.code == 1 and "another syncd" in run.err
+
+
+def test_state_store_dry_run_touches_nothing(tmp_path):
+    store = StateStore(tmp_path / "s.db", readonly=True)
+    store.put("src", "k", 1)
+    store.record_kpi_values({"a": 1.0}, now=__import__("datetime").datetime(2026, 1, 1))
+    store.close()
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_state_store_history_gives_first_seen_and_previous(tmp_path):
+    from datetime import datetime, timezone
+
+    t1, t2 = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 5, tzinfo=timezone.utc)
+    store = StateStore(tmp_path / "s.db")
+    store.record_kpi_values({"nps": 40.0}, t1)
+    store.record_kpi_values({"nps": 40.0}, t2)  # same value: first seen stays t1
+    assert store.kpi_history({"nps": 40.0})["nps"].first_seen == t1
+    store.record_kpi_values({"nps": 45.0}, t2)
+    h = store.kpi_history({"nps": 45.0})["nps"]
+    assert h.first_seen == t2 and h.previous == 40.0
+    store.close()
