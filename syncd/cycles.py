@@ -14,7 +14,7 @@ ranges are always calendar dates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,14 +32,21 @@ class Cycle:
     label: str
     start: datetime
     end: datetime
+    # POSIX seconds of start and end: evaluation compares them for every item.
+    _start_ts: float = field(init=False, repr=False, compare=False)
+    _end_ts: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_start_ts", self.start.timestamp())
+        object.__setattr__(self, "_end_ts", self.end.timestamp())
 
     def started(self, now: datetime) -> bool:
         """Whether ``now`` is at or after the first instant of the cycle."""
-        return _aware(now, self).timestamp() >= self.start.timestamp()
+        return _aware(now, self).timestamp() >= self._start_ts
 
     def ended(self, now: datetime) -> bool:
         """Whether ``now`` is at or after 24:00 of the cycle's last day."""
-        return _aware(now, self).timestamp() >= self.end.timestamp()
+        return _aware(now, self).timestamp() >= self._end_ts
 
 
 _PART = re.compile(r"^(?:FY\s*)?(\d{4})\s*[-/ ]?\s*([QH])\s*(\d)$")
@@ -142,7 +149,7 @@ def elapsed(cycle: Cycle, now: datetime) -> float:
     Measured in real seconds (not wall-clock hours), so a DST change inside the
     cycle does not bend the goal line.
     """
-    start, end, at = cycle.start.timestamp(), cycle.end.timestamp(), _aware(now, cycle).timestamp()
+    start, end, at = cycle._start_ts, cycle._end_ts, _aware(now, cycle).timestamp()
     if end <= start:
         return 1.0
     return min(1.0, max(0.0, (at - start) / (end - start)))

@@ -10,7 +10,7 @@ nothing changed writes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .model import KPI, Evaluation, Objective, Patch
@@ -102,28 +102,30 @@ def same(field: str, old: Any, new: Any) -> bool:
     return old == new
 
 
-def _wanted(evaluation: Evaluation) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
-    """(kind, id, {field: desired value}, colour) for every evaluated item."""
-    from .evaluate import colour_of
+def _patches_for(item: Any, kind: str, fields: dict[str, Any], colour: str | None, out: list[Patch]) -> None:
+    written = item.written
+    for name, new in fields.items():
+        if name in written:
+            old = written[name]
+            if not same(name, old, new):
+                out.append(Patch(item.source, item.id, name, old, new, item.ref, kind,  # type: ignore[arg-type]
+                                 colour if name == "status" else None))
 
-    for k in evaluation.kpis:
-        yield "kpi", k.id, {"status": kpi_status_label(k.status, k.stale)}, colour_of(k.status)
-    for o in evaluation.objectives:
-        fields: dict[str, Any] = {"status": okr_status_label(o.status)}
-        if o.score is not None:
-            fields["score"] = round(o.score, 2)
-        yield "objective", o.id, fields, colour_of(o.status)
-        for kr in o.key_results:
-            fields = {"status": okr_status_label(kr.status)}
-            if kr.progress is not None:
-                fields["progress"] = round(kr.progress, 3)
-            if kr.kpi is not None and kr.current is not None:
-                fields["current"] = kr.current
-            yield "key_result", kr.id, fields, colour_of(kr.status)
+
+def _pairs(items: Sequence[Any], results: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    """Items with their results: evaluation keeps the order, so this is a zip
+    unless a caller filtered one side (then match by id)."""
+    if len(items) == len(results) and all(i.id == r.id for i, r in zip(items, results)):
+        yield from zip(items, results)
+        return
+    by_id = {r.id: r for r in results}
+    for item in items:
+        if item.id in by_id:
+            yield item, by_id[item.id]
 
 
 def desired_patches(
-    evaluation: Evaluation, kpis: Iterable[KPI], objectives: Iterable[Objective]
+    evaluation: Evaluation, kpis: Sequence[KPI], objectives: Sequence[Objective]
 ) -> list[Patch]:
     """Every owned field whose desired value differs from what its source holds.
 
@@ -131,33 +133,22 @@ def desired_patches(
     ``written``); nothing is ever cleared: a value syncd cannot compute
     (progress of a key result with no data) is left as it is.
     """
-    items: dict[tuple[str, str], Any] = {}
-    for kpi in kpis:
-        items[("kpi", kpi.id)] = kpi
-    for o in objectives:
-        items[("objective", o.id)] = o
-        for kr in o.key_results:
-            items[("key_result", kr.id)] = kr
-    patches: list[Patch] = []
-    for kind, item_id, fields, colour in _wanted(evaluation):
-        item = items.get((kind, item_id))
-        if item is None:
-            continue
-        for field, new in fields.items():
-            if field not in item.written:
-                continue
-            old = item.written[field]
-            if not same(field, old, new):
-                patches.append(
-                    Patch(
-                        source=item.source,
-                        item=item_id,
-                        field=field,
-                        old=old,
-                        new=new,
-                        ref=item.ref,
-                        kind=kind,  # type: ignore[arg-type]
-                        colour=colour if field == "status" else None,
-                    )
-                )
-    return patches
+    from .evaluate import colour_of
+
+    out: list[Patch] = []
+    for kpi, k in _pairs(kpis, evaluation.kpis):
+        label = KPI_STATUS_LABELS[k.status] + (STALE_SUFFIX if k.stale else "")
+        _patches_for(kpi, "kpi", {"status": label}, colour_of(k.status), out)
+    for objective, o in _pairs(objectives, evaluation.objectives):
+        fields: dict[str, Any] = {"status": OKR_STATUS_LABELS[o.status]}
+        if o.score is not None:
+            fields["score"] = round(o.score, 2)
+        _patches_for(objective, "objective", fields, colour_of(o.status), out)
+        for kr, r in _pairs(objective.key_results, o.key_results):
+            fields = {"status": OKR_STATUS_LABELS[r.status]}
+            if r.progress is not None:
+                fields["progress"] = round(r.progress, 3)
+            if r.kpi is not None and r.current is not None:
+                fields["current"] = r.current
+            _patches_for(kr, "key_result", fields, colour_of(r.status), out)
+    return out

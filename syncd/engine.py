@@ -86,7 +86,7 @@ class SyncReport:
                 }
                 for o in ev.objectives
             ],
-            "warnings": [w.model_dump() for w in ev.warnings],
+            "warnings": [{"code": w.code, "item": w.item, "message": w.message} for w in ev.warnings],
             "writes": [
                 {"source": p.source, "item": p.item, "field": p.field, "old": p.old, "new": p.new}
                 for p in self.writes

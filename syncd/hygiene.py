@@ -43,16 +43,19 @@ def _too_many_objectives(objectives: Sequence[Objective], settings: EvalSettings
         key_cycle = cycle.label if isinstance(cycle, Cycle) else (o.cycle or "").strip().casefold()
         groups[((o.owner or "").strip().casefold(), key_cycle)].append(o)
     out = []
-    for group in groups.values():
+    for (_, key_cycle), group in groups.items():
         if len(group) <= settings.max_objectives:
             continue
         first = group[0]
         who = f"{first.owner.strip()} has" if first.owner and first.owner.strip() else "objectives without an owner:"
-        when = f"in {first.cycle.strip()}" if first.cycle and first.cycle.strip() else "without a cycle"
+        cycle = settings.cycle(first.cycle)
+        name = cycle.label if isinstance(cycle, Cycle) else (first.cycle or "").strip()
+        when = f"in {name}" if key_cycle else "without a cycle"
         extra = group[settings.max_objectives]
         out.append(_w("too_many_objectives", extra.id, (
             f"{who} {len(group)} objectives {when} (from {first.title!r} to {group[-1].title!r}); "
-            f"more than {settings.max_objectives} spreads the team too thin: keep the 3 to 5 that matter most.")))  # fmt: skip
+            f"more than {settings.max_objectives} spreads the team too thin: "
+            "keep the 3 to 5 that matter most.")))  # fmt: skip
     return out
 
 

@@ -98,9 +98,12 @@ class Objective(_Item):
 
 
 # --- What evaluation gives back ------------------------------------------------
+# Plain slotted dataclasses: evaluation builds one per item on every pass, and
+# its input is already validated, so validating the output again only costs time.
 
 
-class KpiResult(BaseModel):
+@dataclass(slots=True)
+class KpiResult:
     id: str
     name: str
     value: float | None
@@ -113,7 +116,8 @@ class KpiResult(BaseModel):
     source: str = ""
 
 
-class KeyResultResult(BaseModel):
+@dataclass(slots=True)
+class KeyResultResult:
     id: str
     title: str
     current: float | None
@@ -124,7 +128,8 @@ class KeyResultResult(BaseModel):
     source: str = ""
 
 
-class ObjectiveResult(BaseModel):
+@dataclass(slots=True)
+class ObjectiveResult:
     id: str
     title: str
     cycle: str | None
@@ -132,20 +137,22 @@ class ObjectiveResult(BaseModel):
     status: OkrStatus
     final: bool = False
     reason: str | None = None
-    key_results: list[KeyResultResult] = Field(default_factory=list)
+    key_results: list[KeyResultResult] = field(default_factory=list)
     source: str = ""
 
 
-class Warning(BaseModel):  # noqa: A001 - the spec's word
+@dataclass(slots=True)
+class Warning:  # noqa: A001 - the spec's word
     code: str
     item: str
     message: str
 
 
-class Evaluation(BaseModel):
-    kpis: list[KpiResult] = Field(default_factory=list)
-    objectives: list[ObjectiveResult] = Field(default_factory=list)
-    warnings: list[Warning] = Field(default_factory=list)
+@dataclass(slots=True)
+class Evaluation:
+    kpis: list[KpiResult] = field(default_factory=list)
+    objectives: list[ObjectiveResult] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
 
 
 # --- Between engine and sources -------------------------------------------------

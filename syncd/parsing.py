@@ -45,7 +45,7 @@ _ERRORS = {
     "#FIELD!": "a missing field",
     "#BLOCKED!": "blocked external data",
 }
-_BLANKS = {"-", "–", "—", "--", "n/a", "na", "n.a.", "none", "null", "nil", "tbd", "?"}
+_BLANKS = {"-", "−", "–", "—", "--", "n/a", "na", "n.a.", "none", "null", "nil", "tbd", "?"}
 _LOADING = {"loading...", "loading…", "loading"}
 
 # --- number grammar ------------------------------------------------------------------
@@ -62,9 +62,12 @@ _POINT_REGIONS = {"CH", "LI", "MX", "US", "PR", "GT", "DO", "SV", "HN", "NI", "P
 _MINUSES = "-\u2212\u2012\u2013\u2014\ufe63\uff0d"
 _CURRENCIES = "$€£¥₹₩₽₺"
 _GROUP_SPACES = " \u00a0\u202f\u2009\u2007'’"
-_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "mn": 1e6, "mm": 1e6}
+#: Thousands, millions, billions. A lowercase ``m`` is not here: ``5m`` is as
+#: likely five minutes or metres as five million, and a wrong number is worse
+#: than no number.
+_SUFFIXES = {"k": 1e3, "K": 1e3, "M": 1e6, "MM": 1e6, "mn": 1e6, "B": 1e9, "b": 1e9, "bn": 1e9, "BN": 1e9}
 _BODY = re.compile(r"^[0-9.,\u00a0\u202f\u2009\u2007 '’]+(?:[eE][+-]?\d+)?$")
-_SUFFIX = re.compile(r"^(.*?\d)\s*(k|m|b|bn|mn|mm)$", re.IGNORECASE)
+_SUFFIX = re.compile(r"^(.*?\d)\s*(k|K|MM|M|mn|BN|bn|B|b)$")
 _GROUPED = re.compile(r"^\d{1,3}(?:X\d{3})+$")
 
 
@@ -177,7 +180,7 @@ def _text_number(text: str, comma_decimal: bool) -> tuple[float | None, bool]:
     scale = 1.0
     m = _SUFFIX.match(s)
     if m and not percent:
-        s, scale = m.group(1), _SUFFIXES[m.group(2).lower()]
+        s, scale = m.group(1), _SUFFIXES[m.group(2)]
     if not s or not _BODY.match(s):
         return None, percent
     plain = _digits(s, comma_decimal)

@@ -1,0 +1,399 @@
+"""Alerts to Slack-compatible webhooks: colour changes and a weekly digest.
+
+Each alert is sent once, across crashes and restarts, with an outbox in the
+state store:
+
+1. a pass records each KPI's and key result's colour; a change inserts one
+   outbox row per ``[[alerts]]`` table, in the same transaction, under a key
+   (alert, item, new colour, pass time), so the change is queued exactly once;
+2. the sender marks a row ``sending``, posts it, then marks it ``sent``;
+3. a row found ``sending`` at start was cut off mid-post by a kill: it may or
+   may not have arrived, and it is *not* posted again (the spec forbids a
+   duplicated side effect); it is logged and marked ``unknown``.
+
+Every post also carries an ``Idempotency-Key`` header (the row's key, hashed),
+for receivers that suppress duplicates themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from connectors.retry import RetryPolicy, Transient, call
+
+from .evaluate import colour_of
+from .source import Deferred, SourceError
+from .state import StateStore
+
+__all__ = ["Alerts", "digest_slot", "coloured_items", "Item"]
+
+log = logging.getLogger("syncd.alerts")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_colours (
+    source TEXT NOT NULL,
+    item TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    colour TEXT NOT NULL,
+    status TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (source, item)
+);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    key TEXT PRIMARY KEY,
+    alert TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_outbox_by_state ON alert_outbox (state, created);
+"""
+
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DOT = {"green": "\U0001f7e2", "amber": "\U0001f7e1", "red": "\U0001f534"}
+#: Delivery attempts (each one the project's retry policy) before a message is given up.
+MAX_ATTEMPTS = 12
+#: Sent messages are kept this long (the digest counts the week's changes from them).
+_KEEP = timedelta(days=30)
+
+
+class _Stopping(Exception):
+    """syncd is stopping during a wait between two attempts."""
+
+
+class AlertError(Exception):
+    """The webhook refused the message for good (4xx other than 429)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "kpi" | "key_result"
+    source: str
+    id: str
+    title: str
+    status: str
+    colour: str | None
+    detail: str
+    parent: str | None = None
+
+
+def coloured_items(evaluation: Any) -> Iterator[Item]:
+    """Every KPI and key result of an evaluation, with its colour (None when it has none)."""
+    for k in evaluation.kpis:
+        value = "no value" if k.value is None else f"value {_num(k.value)}{' ' + k.unit if k.unit else ''}"
+        yield Item("kpi", k.source, k.id, k.name, k.status, colour_of(k.status), value)
+    for o in evaluation.objectives:
+        for kr in o.key_results:
+            progress = "no progress" if kr.progress is None else f"progress {kr.progress * 100:.0f}%"
+            yield Item("key_result", kr.source or o.source, kr.id, kr.title, kr.status, colour_of(kr.status), progress, o.title)
+
+
+def digest_slot(local_now: datetime, day: str, hour: int) -> datetime:
+    """The digest's time in ``local_now``'s ISO week (same timezone)."""
+    monday = local_now.date() - timedelta(days=local_now.weekday())
+    when = monday + timedelta(days=_DAYS.index(day))
+    return datetime(when.year, when.month, when.day, hour, tzinfo=local_now.tzinfo)
+
+
+class Alerts:
+    """The outbox, its sender thread, and the messages."""
+
+    def __init__(
+        self,
+        config: Any,
+        store: StateStore,
+        env: Mapping[str, str],
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        on_sent: Callable[[str, bool], None] | None = None,
+    ):
+        self.store = store
+        self.env = env
+        self._clock = clock
+        self._on_sent = on_sent
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._warned: set[str] = set()
+        self.reconfigure(config, policy)
+        with store.transaction() as db:
+            db.executescript(_SCHEMA)
+
+    def reconfigure(self, config: Any, policy: RetryPolicy | None = None) -> None:
+        self.config = config
+        # The project's policy, with waits that end early when syncd stops.
+        self.policy = policy or dataclasses.replace(RetryPolicy.from_config(config), sleep=self._sleep)
+        self.timeout = config.syncd.timeout.total_seconds()
+        self.by_name = {a.name: a for a in config.alerts}
+
+    # -- recording ---------------------------------------------------------------------
+
+    def observe(self, report: Any) -> int:
+        """Record the colours of a pass; queue one message per alert for each change. Returns how many."""
+        on_change = [a for a in self.config.alerts if a.on_change]
+        queued = 0
+        when = report.now.isoformat()
+        with self.store.transaction() as db:
+            for it in coloured_items(report.evaluation):
+                if it.colour is None:
+                    continue  # no data is not a colour: keep the last one seen
+                row = db.execute(
+                    "SELECT colour, status FROM alert_colours WHERE source = ? AND item = ?", (it.source, it.id)
+                ).fetchone()
+                db.execute(
+                    "INSERT OR REPLACE INTO alert_colours (source, item, kind, title, colour, status, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (it.source, it.id, it.kind, it.title, it.colour, it.status, when),
+                )
+                if row is None or row[0] == it.colour:
+                    continue
+                body = json.dumps({"text": _change_text(it, row[0], row[1])}, ensure_ascii=False)
+                for alert in on_change:
+                    key = f"{alert.name}|change|{it.source}|{it.id}|{it.colour}|{when}"
+                    queued += self._enqueue(db, key, alert.name, "change", body)
+        if queued:
+            self.wake.set()
+        return queued
+
+    def check_digest(self, now: datetime) -> int:
+        """Queue this week's digest for each alert whose day and hour have come (once per ISO week)."""
+        tz = ZoneInfo(self.config.syncd.timezone)
+        local = now.astimezone(tz)
+        queued = 0
+        for alert in self.config.alerts:
+            if not alert.digest_day:
+                continue
+            slot = digest_slot(local, alert.digest_day, alert.digest_hour)
+            if not slot <= local < slot + timedelta(days=1):
+                continue  # not yet, or more than a day late: wait for next week's
+            year, week, _ = slot.isocalendar()
+            key = f"{alert.name}|digest|{year}-W{week:02d}"
+            with self.store.transaction() as db:
+                if db.execute("SELECT 1 FROM alert_outbox WHERE key = ?", (key,)).fetchone():
+                    continue
+                text = self._digest_text(db, alert.name, f"{year}-W{week:02d}", now)
+                queued += self._enqueue(db, key, alert.name, "digest", json.dumps({"text": text}, ensure_ascii=False))
+        if queued:
+            self.wake.set()
+        return queued
+
+    def _enqueue(self, db: Any, key: str, alert: str, kind: str, body: str) -> int:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO alert_outbox (key, alert, kind, body, created) VALUES (?, ?, ?, ?, ?)",
+            (key, alert, kind, body, datetime.now(timezone.utc).isoformat()),
+        )
+        return cur.rowcount
+
+    def pending(self) -> int:
+        with self.store.transaction() as db:
+            return db.execute("SELECT COUNT(*) FROM alert_outbox WHERE state = 'pending'").fetchone()[0]
+
+    # -- sending -----------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """At start: rows cut off mid-post are not posted again (see the module's doc)."""
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT key, alert FROM alert_outbox WHERE state = 'sending'").fetchall()
+            db.execute(
+                "UPDATE alert_outbox SET state = 'unknown', last_error = ? WHERE state = 'sending'",
+                ("syncd stopped while posting it; not posted again, to never send it twice",),
+            )
+            db.execute("DELETE FROM alert_outbox WHERE state != 'pending' AND created < ?",
+                       ((datetime.now(timezone.utc) - _KEEP).isoformat(),))
+        for key, alert in rows:
+            log.warning("alert %s: a message may not have arrived (syncd was stopped while posting it); "
+                        "it is not posted again, so it is never sent twice", alert, extra={"alert": alert, "key": key})
+        return len(rows)
+
+    def start(self) -> None:
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = self.flush()
+            except Exception:  # noqa: BLE001 - the sender must outlive one bad message
+                log.exception("alerts: sending failed")
+                delay = 30.0
+            self.wake.wait(delay)
+            self.wake.clear()
+
+    def flush(self) -> float:
+        """Post every pending message that is due; return seconds until the next one is."""
+        now = self._clock()
+        with self.store.transaction() as db:
+            rows = db.execute(
+                "SELECT key, alert, kind, body, attempts, next_try FROM alert_outbox "
+                "WHERE state = 'pending' ORDER BY created, key"
+            ).fetchall()
+        wait = 60.0
+        for key, name, kind, body, attempts, next_try in rows:
+            if self._stop.is_set():
+                break
+            if next_try > now:
+                wait = min(wait, next_try - now)
+                continue
+            alert = self.by_name.get(name)
+            url = self._url(alert) if alert else None
+            if url is None:
+                self._warn_once(name, alert)
+                continue
+            self._send_one(key, name, kind, body, attempts, url)
+        return max(wait, 0.05)
+
+    def _send_one(self, key: str, name: str, kind: str, body: str, attempts: int, url: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("UPDATE alert_outbox SET state = 'sending', attempts = attempts + 1 WHERE key = ?", (key,))
+        try:
+            self._post(url, body, key, name)
+        except _Stopping:
+            with self.store.transaction() as db:  # its last attempt failed: it did not arrive
+                db.execute("UPDATE alert_outbox SET state = 'pending' WHERE key = ?", (key,))
+            return
+        except (Deferred, SourceError, AlertError) as e:
+            attempts += 1
+            retry_in = e.retry_after if isinstance(e, Deferred) else min(2.0**attempts, 300.0)
+            final = attempts >= MAX_ATTEMPTS or isinstance(e, AlertError)
+            with self.store.transaction() as db:
+                db.execute(
+                    "UPDATE alert_outbox SET state = ?, next_try = ?, last_error = ? WHERE key = ?",
+                    ("failed" if final else "pending", self._clock() + retry_in, str(e), key),
+                )
+            if self._on_sent:
+                self._on_sent(kind, False)
+            more = "given up" if final else f"next try in {retry_in:.0f}s"
+            log.warning("alert %s: %s could not be sent: %s; %s", name, kind, e, more,
+                        extra={"alert": name, "kind": kind})
+            return
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE alert_outbox SET state = 'sent', sent = ?, last_error = NULL WHERE key = ?",
+                (datetime.now(timezone.utc).isoformat(), key),
+            )
+        if self._on_sent:
+            self._on_sent(kind, True)
+        log.info("alert %s: %s sent", name, kind, extra={"alert": name, "kind": kind})
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Stopping()
+
+    def _url(self, alert: Any) -> str | None:
+        if alert.url_env:
+            return self.env.get(alert.url_env) or None
+        return alert.url
+
+    def _warn_once(self, name: str, alert: Any) -> None:
+        if name in self._warned:
+            return
+        self._warned.add(name)
+        if alert is None:
+            log.warning("alert %s is no longer in the config; its queued messages wait until it is back", name)
+        else:
+            log.error("alert %s: the environment variable %s is not set; messages wait until it is "
+                      "(set it and restart syncd)", name, alert.url_env, extra={"alert": name})
+
+    def _post(self, url: str, body: str, key: str, name: str) -> None:
+        headers = {
+            "content-type": "application/json",
+            "idempotency-key": hashlib.sha256(key.encode()).hexdigest()[:32],
+            "user-agent": "syncd",
+        }
+
+        def once() -> None:
+            try:
+                with httpx.Client(timeout=self.timeout) as client:
+                    r = client.post(url, content=body.encode(), headers=headers)
+            except httpx.TimeoutException:
+                raise Transient(f"webhook {name}: no answer in {self.timeout:.0f}s") from None
+            except httpx.TransportError as e:
+                raise Transient(f"webhook {name}: connection failed ({type(e).__name__})") from None
+            if r.status_code == 429 or r.status_code >= 500:
+                raise Transient(f"webhook {name} answered {r.status_code}",
+                                retry_after=_retry_after(r), status=r.status_code)
+            if r.status_code >= 400:
+                raise AlertError(f"webhook {name} refused the message ({r.status_code}: {r.text[:200]!r}); "
+                                 "check the webhook URL and that it is still active")
+
+        call(once, policy=self.policy, service="webhook", what=f"alert {name}")
+
+    # -- messages ----------------------------------------------------------------------
+
+    def _digest_text(self, db: Any, alert: str, week: str, now: datetime) -> str:
+        rows = db.execute("SELECT kind, source, title, colour, status FROM alert_colours ORDER BY source, title").fetchall()
+        counts = {c: sum(1 for r in rows if r[3] == c) for c in ("green", "amber", "red")}
+        since = (now - timedelta(days=7)).astimezone(timezone.utc).isoformat()
+        changes = db.execute(
+            "SELECT COUNT(*) FROM alert_outbox WHERE alert = ? AND kind = 'change' AND created >= ?", (alert, since)
+        ).fetchone()[0]
+        failing = db.execute(
+            "SELECT source FROM runs WHERE outcome = 'failed' AND id IN (SELECT MAX(id) FROM runs GROUP BY source)"
+        ).fetchall()
+        lines = [
+            f"*syncd weekly digest, {week}*",
+            f"{_DOT['green']} {counts['green']} green   {_DOT['amber']} {counts['amber']} amber   "
+            f"{_DOT['red']} {counts['red']} red   ({changes} colour change(s) this week)",
+        ]
+        for colour in ("red", "amber"):
+            listed = [r for r in rows if r[3] == colour]
+            if listed:
+                lines.append(f"*{colour.capitalize()}*:")
+                lines += [f"• {_kind(r[0])} {r[2]} ({r[1]})" for r in listed[:20]]
+                if len(listed) > 20:
+                    lines.append(f"• and {len(listed) - 20} more")
+        if failing:
+            lines.append("*Sources failing at their last pass*: " + ", ".join(s for (s,) in failing))
+        return "\n".join(lines)
+
+
+def _change_text(it: Item, old_colour: str, old_status: str | None) -> str:
+    of = f" (objective {it.parent})" if it.parent else ""
+    was = old_colour if it.kind == "kpi" else f"{old_colour}, {_words(old_status)}"
+    now = it.colour if it.kind == "kpi" else f"{it.colour}, {_words(it.status)}"
+    return f"{_DOT.get(it.colour or '', '')} {_kind(it.kind)} *{it.title}*{of} is now {now} (was {was}): {it.detail}. Source: {it.source}."
+
+
+def _kind(kind: str) -> str:
+    return "KPI" if kind == "kpi" else "Key result"
+
+
+def _words(status: str | None) -> str:
+    return (status or "unknown").replace("_", " ")
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+
+
+def _retry_after(r: httpx.Response) -> float | None:
+    try:
+        return float(r.headers.get("retry-after", ""))
+    except ValueError:
+        return None

@@ -1,0 +1,154 @@
+"""What ops watch: ``/healthz`` and ``/metrics`` (Prometheus text format).
+
+Served on ``[syncd].listen`` only (off when absent), from a thread of its own,
+so a scrape never waits for a pass. The metrics live in a registry of their
+own: nothing else in the process can add to or break them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics", "HealthServer", "parse_listen"]
+
+log = logging.getLogger("syncd.observe")
+
+_STATUSES = ("green", "amber", "red", "not_started", "on_track", "at_risk", "off_track", "done", "no_data", "invalid")
+
+
+class Metrics:
+    """Every metric the daemon exports, in one registry."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.passes = Counter("syncd_passes", "Passes run, per source and outcome.", ["source", "outcome"], registry=r)
+        self.failures = Counter("syncd_source_failures", "Failed passes, per source.", ["source"], registry=r)
+        self.failures_in_a_row = Gauge(
+            "syncd_source_failures_in_a_row", "Failed passes in a row, per source (0: the last pass went well).",
+            ["source"], registry=r,
+        )
+        self.api_calls = Counter("syncd_api_calls", "HTTP calls made, per service.", ["service"], registry=r)
+        self.retries = Counter("syncd_http_retries", "HTTP attempts retried, per service.", ["service"], registry=r)
+        self.rate_limited = Counter("syncd_http_429", "429 answers received, per service.", ["service"], registry=r)
+        self.items = Gauge("syncd_items", "Items at the last pass, per source and status.", ["source", "status"], registry=r)
+        self.writes = Counter("syncd_writes", "Values written back, per source.", ["source"], registry=r)
+        self.duration = Histogram(
+            "syncd_pass_duration_seconds", "Duration of a pass, per source.", ["source"], registry=r,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+        )
+        self.last_success = Gauge(
+            "syncd_last_success_timestamp_seconds", "When the last good pass of a source ended (Unix time).",
+            ["source"], registry=r,
+        )
+        self.alerts_sent = Counter("syncd_alerts_sent", "Alerts delivered, per kind.", ["kind"], registry=r)
+        self.alerts_failed = Counter("syncd_alerts_failed", "Alert deliveries that failed, per kind.", ["kind"], registry=r)
+        self.alerts_pending = Gauge("syncd_alerts_pending", "Alerts waiting to be sent.", registry=r)
+        self.heartbeat = Gauge("syncd_scheduler_heartbeat_timestamp_seconds", "Last tick of the scheduler.", registry=r)
+
+    def on_retry(self, service: str, exc: BaseException) -> None:
+        """A ``connectors.retry.retry_listeners`` hook."""
+        service = service or "unknown"
+        self.retries.labels(service).inc()
+        if getattr(exc, "status", None) == 429:
+            self.rate_limited.labels(service).inc()
+
+    def record_pass(self, report: Any, name: str, ended: float) -> None:
+        """Count one pass of source ``name`` from the engine's report."""
+        outcome = report.sources[name]
+        self.passes.labels(name, outcome.outcome).inc()
+        self.duration.labels(name).observe(report.duration)
+        for service, count in report.api_calls.items():
+            self.api_calls.labels(service).inc(count)
+        self.writes.labels(name).inc(outcome.writes)
+        counts = dict.fromkeys(_STATUSES, 0)
+        for k in report.evaluation.kpis:
+            if k.source == name:
+                counts[k.status] = counts.get(k.status, 0) + 1
+        for o in report.evaluation.objectives:
+            if o.source == name:
+                for kr in o.key_results:
+                    counts[kr.status] = counts.get(kr.status, 0) + 1
+        if outcome.outcome != "failed":  # a failed read tells nothing about the items
+            for status, n in counts.items():
+                self.items.labels(name, status).set(n)
+        self.record_outcome(name, outcome.outcome, ended, count=False)
+
+    def record_outcome(self, name: str, outcome: str, ended: float, *, count: bool = True) -> None:
+        if count:
+            self.passes.labels(name, outcome).inc()
+        if outcome == "failed":
+            self.failures.labels(name).inc()
+            self.failures_in_a_row.labels(name).inc()
+        else:
+            self.failures_in_a_row.labels(name).set(0)
+        if outcome == "ok":
+            self.last_success.labels(name).set(ended)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``127.0.0.1:9321`` or ``[::1]:9321`` as (host, port); ValueError says what is expected."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"syncd.listen: expected host:port such as 127.0.0.1:9321, got {text!r}")
+    return host, int(port)
+
+
+class HealthServer:
+    """``/healthz`` and ``/metrics`` over HTTP, in a daemon thread."""
+
+    def __init__(self, listen: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]):
+        host, port = parse_listen(listen)
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "syncd"
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("http: " + fmt, *args)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                path = urlsplit(self.path).path
+                if path == "/metrics":
+                    self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
+                elif path == "/healthz":
+                    ok, body = health()
+                    self._send(200 if ok else 503, json.dumps(body, indent=1).encode(), "application/json")
+                else:
+                    self._send(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self._httpd = Server((host, port), Handler)
+        self.address = self._httpd.server_address[:2]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="http", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

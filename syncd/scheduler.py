@@ -1,0 +1,228 @@
+"""When each source syncs: its interval, a little jitter, backoff after failures.
+
+``schedule`` holds one job per source. The scheduler's thread only decides and
+dispatches: each pass runs in a thread of its own, so a slow source never
+delays the others, and a source whose pass is still running is skipped, so it
+never has two passes at once. After a pass, its outcome sets the next run:
+the interval when it went well, exponential backoff (capped) after failures,
+and the service's ``Retry-After`` after a partial pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import schedule
+
+__all__ = ["PassResult", "Slot", "Scheduler", "next_delay", "BACKOFF_CAP"]
+
+log = logging.getLogger("syncd.scheduler")
+
+#: Longest wait between attempts of a failing source (unless its interval is longer).
+BACKOFF_CAP = 3600.0
+#: Jitter: up to this fraction of the delay, and never more than ``_MAX_JITTER`` seconds.
+_JITTER = 0.1
+_MAX_JITTER = 30.0
+
+
+@dataclass
+class PassResult:
+    outcome: str  # ok | partial | failed
+    retry_after: float | None = None
+
+
+@dataclass(eq=False)
+class Slot:
+    """One source as the scheduler sees it."""
+
+    name: str
+    role: str
+    cfg: Any
+    interval: float
+    job: schedule.Job | None = None
+    running: bool = False
+    #: Failed passes in a row (a partial or good pass ends the streak).
+    failures: int = 0
+    last_outcome: str | None = None
+    passes: int = 0
+    started: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def next_delay(
+    interval: float,
+    outcome: str,
+    failures: int,
+    retry_after: float | None = None,
+    *,
+    cap: float = BACKOFF_CAP,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds until a source's next pass, jitter included.
+
+    ``failed``: the interval, doubled for each failure in a row after the first,
+    at most ``cap`` (or the interval, when that is longer). ``partial``: the
+    service's ``Retry-After``. Otherwise the interval.
+    """
+    if outcome == "failed":
+        base = min(interval * 2 ** max(failures - 1, 0), max(cap, interval))
+    elif outcome == "partial" and retry_after:
+        base = float(retry_after)
+    else:
+        base = interval
+    return base + (rng or random).uniform(0, min(_JITTER * base, _MAX_JITTER))
+
+
+class Scheduler:
+    """Dispatches passes of sources; call :meth:`tick` from one thread.
+
+    ``run_pass(slot)`` runs one pass in a worker thread and returns its
+    :class:`PassResult`; an exception counts as a failed pass.
+    """
+
+    def __init__(
+        self,
+        run_pass: Callable[[Slot], PassResult],
+        *,
+        cap: float = BACKOFF_CAP,
+        rng: random.Random | None = None,
+    ):
+        self._run_pass = run_pass
+        self._cap = cap
+        self._rng = rng or random.Random()
+        self._schedule = schedule.Scheduler()
+        self._done: queue.SimpleQueue[tuple[Slot, PassResult]] = queue.SimpleQueue()
+        self.slots: dict[str, Slot] = {}
+        #: Set to wake :meth:`tick`'s caller early (a pass ended, a signal came).
+        self.wake = threading.Event()
+        self.paused = False
+
+    # -- configuration ---------------------------------------------------------------
+
+    def configure(self, sources: Iterable[tuple[str, Any, float]], failures: Mapping[str, int] | None = None) -> None:
+        """Set the sources, as (role, config table, interval in seconds).
+
+        New sources run soon (after a little jitter, so sources sharing a
+        service do not fire together); removed ones stop (a pass in flight
+        finishes); changed ones keep their place in time.
+        """
+        failures = failures or {}
+        wanted = {cfg.name: (role, cfg, interval) for role, cfg, interval in sources}
+        for name in list(self.slots):
+            if name not in wanted:
+                slot = self.slots.pop(name)
+                if slot.job is not None:
+                    self._schedule.cancel_job(slot.job)
+                log.info("source %s removed from the schedule", name, extra={"source": name})
+        for name, (role, cfg, interval) in wanted.items():
+            slot = self.slots.get(name)
+            if slot is None:
+                slot = self.slots[name] = Slot(name, role, cfg, interval, failures=failures.get(name, 0))
+                first = self._rng.uniform(0, min(_JITTER * interval, 5.0))
+                self._add_job(slot, first)
+                continue
+            slot.role, slot.cfg = role, cfg
+            if interval != slot.interval:
+                left = self._seconds_to(slot.job) if slot.job else 0.0
+                slot.interval = interval
+                if slot.job is not None:
+                    self._schedule.cancel_job(slot.job)
+                self._add_job(slot, min(left, interval))
+
+    def _add_job(self, slot: Slot, first: float) -> None:
+        slot.job = self._schedule.every(slot.interval).seconds.do(self._fire, slot)
+        self._set_next(slot, first)
+
+    @staticmethod
+    def _seconds_to(job: schedule.Job) -> float:
+        return max(0.0, (job.next_run - datetime.now()).total_seconds()) if job.next_run else 0.0
+
+    @staticmethod
+    def _set_next(slot: Slot, seconds: float) -> None:
+        # schedule keeps naive local times; it reschedules a job after each
+        # fire, and a pass's outcome overrides that here, in the same thread.
+        if slot.job is not None:
+            slot.job.next_run = datetime.now() + timedelta(seconds=seconds)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def tick(self) -> float:
+        """Apply finished passes, start due ones; return how long to sleep (at most 1s)."""
+        self._collect()
+        if not self.paused:
+            self._schedule.run_pending()
+        idle = self._schedule.idle_seconds
+        return 1.0 if idle is None else max(0.0, min(idle, 1.0))
+
+    def running(self) -> list[str]:
+        return [s.name for s in self.slots.values() if s.running]
+
+    def wait_idle(self, timeout: float) -> list[str]:
+        """Wait until no pass runs (or ``timeout``); return the sources still running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._collect()
+            busy = self.running()
+            if not busy or time.monotonic() >= deadline:
+                return busy
+            self.wake.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            self.wake.clear()
+
+    def _fire(self, slot: Slot) -> None:
+        if slot.running:
+            log.debug("source %s: previous pass still running; skipped", slot.name)
+            return
+        slot.running = True
+        slot.started = time.monotonic()
+        threading.Thread(target=self._work, args=(slot,), name=f"pass-{slot.name}", daemon=True).start()
+
+    def _work(self, slot: Slot) -> None:
+        try:
+            result = self._run_pass(slot)
+        except Exception:  # noqa: BLE001 - one source's bug must not stop the others
+            log.exception("pass of %s crashed", slot.name, extra={"source": slot.name})
+            result = PassResult("failed")
+        self._done.put((slot, result))
+        self.wake.set()
+
+    def _collect(self) -> None:
+        while True:
+            try:
+                slot, result = self._done.get_nowait()
+            except queue.Empty:
+                return
+            slot.running = False
+            slot.passes += 1
+            slot.last_outcome = result.outcome
+            slot.failures = slot.failures + 1 if result.outcome == "failed" else 0
+            if self.slots.get(slot.name) is not slot:
+                continue  # removed (or replaced) while it ran
+            delay = next_delay(slot.interval, result.outcome, slot.failures, result.retry_after, cap=self._cap, rng=self._rng)
+            self._set_next(slot, delay)
+            if result.outcome == "failed":
+                log.warning(
+                    "source %s: failed %d pass(es) in a row; next try in %s",
+                    slot.name, slot.failures, _human(delay),
+                    extra={"source": slot.name, "failures_in_a_row": slot.failures, "retry_in": round(delay, 3)},
+                )
+            elif result.outcome == "partial":
+                log.info(
+                    "source %s: work left over; next pass in %s", slot.name, _human(delay),
+                    extra={"source": slot.name, "retry_in": round(delay, 3)},
+                )
+
+
+def _human(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
