@@ -8,6 +8,7 @@ and newlines inside quotes).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,43 +24,29 @@ class Record:
     end: int = 0
 
 
+def _field_pattern(delimiter: str) -> re.Pattern[str]:
+    d = re.escape(delimiter)
+    # A quoted field (doubled quotes inside, anything kept after the closing
+    # quote as csv does), or a bare one up to the delimiter or line end.
+    return re.compile(rf'"((?:[^"]|"")*)("?)([^{d}\r\n]*)|([^{d}\r\n]*)')
+
+
 def parse_records(text: str, delimiter: str = ",") -> list[Record]:
+    pattern = _field_pattern(delimiter)
     records: list[Record] = []
     i, n = 0, len(text)
     while i < n:
         record = Record()
         while True:
-            start = i
-            if i < n and text[i] == '"':
-                i += 1
-                chunks: list[str] = []
-                while i < n:
-                    j = text.find('"', i)
-                    if j < 0:
-                        chunks.append(text[i:])
-                        i = n
-                        break
-                    chunks.append(text[i:j])
-                    if j + 1 < n and text[j + 1] == '"':
-                        chunks.append('"')
-                        i = j + 2
-                    else:
-                        i = j + 1
-                        break
-                # Anything between the closing quote and the delimiter is kept, as csv does.
-                k = i
-                while k < n and text[k] not in (delimiter, "\n", "\r"):
-                    k += 1
-                value = "".join(chunks) + text[i:k]
-                i = k
+            m = pattern.match(text, i)
+            assert m is not None  # the bare branch matches the empty string
+            if m.group(4) is None:
+                value = m.group(1).replace('""', '"') + m.group(3)
             else:
-                k = i
-                while k < n and text[k] not in (delimiter, "\n", "\r"):
-                    k += 1
-                value = text[i:k]
-                i = k
+                value = m.group(4)
             record.values.append(value)
-            record.spans.append((start, i))
+            record.spans.append((i, m.end()))
+            i = m.end()
             if i < n and text[i] == delimiter:
                 i += 1
                 continue
@@ -69,7 +56,7 @@ def parse_records(text: str, delimiter: str = ",") -> list[Record]:
             i += 1
         if i < n and text[i] == "\n":
             i += 1
-        if record.values == [""]:
+        if record.end == record.spans[0][0]:  # a blank line, as csv reads it
             record.values = []
         records.append(record)
     return records

@@ -193,6 +193,9 @@ def _text_number(text: str, comma_decimal: bool) -> tuple[float | None, bool]:
     return (-value if negative else value), percent
 
 
+_PLAIN = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?")
+
+
 def _parse(raw: Any, locale: str | None) -> tuple[Parsed, bool]:
     if raw is None:
         return Parsed(None, "empty"), False
@@ -213,6 +216,8 @@ def _parse(raw: Any, locale: str | None) -> tuple[Parsed, bool]:
     text = str(raw).strip(_GROUP_SPACES + "\t\n\r\ufeff")
     if not text:
         return Parsed(None, "empty"), False
+    if _PLAIN.fullmatch(text) and ("." not in text or not _decimal_comma(locale)):
+        return Parsed(float(text)), False  # the common case, fast
     marker = _marker_reason(text)
     if marker:
         return Parsed(None, marker), False
