@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from syncd.diff import normalise_fraction, normalise_number, normalise_status
+from syncd.diff import normalise_status, same
 from syncd.model import KPI, ItemError, KeyResult, Objective, Patch, ReadResult
-from syncd.parsing import parse_bool, parse_date, parse_number, parse_threshold
+from syncd.parsing import parse_bool, parse_date, parse_number, parse_percent_fraction, parse_threshold
 from syncd.source import Role, SourceError
 
 __all__ = ["TableMapping", "CellWrite", "KPI_COLUMNS", "OKR_COLUMNS", "render"]
@@ -203,7 +203,10 @@ class TableMapping:
         for name in names:
             if name in self.columns:
                 raw = self._cell(row, name)
-                written[name] = (normalise_fraction if name == "progress" else normalise_status)(raw)
+                if name == "progress":
+                    written[name] = parse_percent_fraction(raw, locale=self.locale).value
+                else:
+                    written[name] = normalise_status(raw)
             elif name in self._created:
                 written[name] = None
         return written
@@ -308,7 +311,7 @@ class TableMapping:
             if column in self.columns:
                 raw = self._cell(row, column)
                 group.held.setdefault(f, []).append(
-                    normalise_fraction(raw) if f == "score" else normalise_status(raw)
+                    parse_percent_fraction(raw, locale=self.locale).value if f == "score" else normalise_status(raw)
                 )
         o = group.objective
         o.cycle = o.cycle or _text(self._cell(row, "cycle")) or None
@@ -369,7 +372,7 @@ class TableMapping:
                 kr.weight = weight
         kr.written = self._written(number, row, ("progress", "status"))
         if kpi and "current" in self.columns:
-            kr.written["current"] = normalise_number(current_raw)
+            kr.written["current"] = parse_number(current_raw, locale=self.locale).value
         return kr
 
     # -- writing -------------------------------------------------------------------
@@ -390,7 +393,7 @@ class TableMapping:
             if p.kind == "objective":
                 rows, held = p.ref["rows"], p.ref["held"].get(p.field, [])
                 for i, row in enumerate(rows):
-                    if i >= len(held) or held[i] != p.new:
+                    if i >= len(held) or not same(p.field, held[i], p.new):
                         writes.append(CellWrite(row, col, value))
             else:
                 writes.append(CellWrite(p.ref, col, value))

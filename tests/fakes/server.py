@@ -139,6 +139,11 @@ class FakeServer:
     def authorize(self, request: Request) -> None:
         """Raise :class:`HTTPError` to refuse the request's credentials."""
 
+    def exempt(self, request: Request) -> bool:
+        """True for requests the switches and the rate limit do not apply to
+        (another service on the same fake, such as Google's token endpoint)."""
+        return False
+
     # -- routing -------------------------------------------------------------------
 
     def route(self, method: str, pattern: str, name: str, handler: _Handler) -> None:
@@ -196,7 +201,8 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval lets stop() return at once (the suite starts many fakes).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -228,8 +234,9 @@ class FakeServer:
         )
         if self.latency:
             time.sleep(self.latency)
+        exempt = self.exempt(request)
         with self._lock:
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._faults.popleft() if self._faults and not exempt else None
         name, handler = self._match(request)
         with self._lock:
             self.calls[name] += 1
@@ -241,7 +248,7 @@ class FakeServer:
             except OSError:
                 pass
             return
-        response = self._respond(request, handler, fault)
+        response = self._respond(request, handler, fault, exempt)
         if response.status == 429:
             with self._lock:
                 self.responses_429 += 1
@@ -255,7 +262,9 @@ class FakeServer:
                 return name, handler
         return f"unknown {request.method} {request.path}", None
 
-    def _respond(self, request: Request, handler: _Handler | None, fault: tuple[str, int] | None) -> Response:
+    def _respond(
+        self, request: Request, handler: _Handler | None, fault: tuple[str, int] | None, exempt: bool = False
+    ) -> Response:
         try:
             if fault and fault[0] == "status":
                 return self.error_body(fault[1], "FAULT", "injected failure (fake server switch)")
@@ -263,7 +272,7 @@ class FakeServer:
                 return Response(200, b"<html>this is not json", {"content-type": "text/html"})
             if fault and fault[0] == "429":
                 return self.rate_limited(request, fault[1] / 1000)
-            if self.rate_limit is not None:
+            if self.rate_limit is not None and not exempt:
                 wait = self.rate_limit.admit(self.rate_limit_key(request), time.monotonic())
                 if wait is not None:
                     if self.rate_limit.retry_after is not None:
