@@ -17,6 +17,7 @@ from .model import KPI, Evaluation, Objective, Patch
 from .parsing import parse_number, parse_percent_fraction
 
 __all__ = [
+    "AnyOf",
     "KPI_STATUS_LABELS",
     "OKR_STATUS_LABELS",
     "kpi_status_label",
@@ -51,6 +52,12 @@ _CANONICAL = {label.lower(): label for label in [*KPI_STATUS_LABELS.values(), *O
 FRACTION_FIELDS = frozenset({"progress", "score"})
 #: How finely fractions are compared: progress is rounded to 3 decimals.
 _FRACTION_TOLERANCE = 0.0005
+
+
+class AnyOf(frozenset):
+    """What a source holds when it cannot tell some values apart: a Trello card
+    with no status label shows Not started, No data and Invalid alike. Any of
+    them counts as already written, so an unchanged card is never re-reported."""
 
 
 def kpi_status_label(status: str, stale: bool = False) -> str:
@@ -89,6 +96,8 @@ def normalise_number(raw: Any) -> float | None:
 
 def same(field: str, old: Any, new: Any) -> bool:
     """Whether the source already holds ``new`` (both normalised)."""
+    if isinstance(old, AnyOf):
+        return new in old
     if old is None or new is None:
         return old is None and new is None
     if isinstance(new, float) or isinstance(old, float):
@@ -108,7 +117,8 @@ def _patches_for(item: Any, kind: str, fields: dict[str, Any], colour: str | Non
         if name in written:
             old = written[name]
             if not same(name, old, new):
-                out.append(Patch(item.source, item.id, name, old, new, item.ref, kind,  # type: ignore[arg-type]
+                shown = None if isinstance(old, AnyOf) else old
+                out.append(Patch(item.source, item.id, name, shown, new, item.ref, kind,  # type: ignore[arg-type]
                                  colour if name == "status" else None))
 
 

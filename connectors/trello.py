@@ -1,0 +1,396 @@
+"""Trello boards over httpx: one board read per pass, writes at the floor.
+
+Reads: one ``GET /1/boards/{id}`` with lists, labels (all of them), custom
+fields, checklists and visible cards with their custom field items nested;
+cards are paged (``/boards/{id}/cards?before=``) only past Trello's 1,000 cap.
+Writes: per changed card one ``PUT /1/cards/{id}/customFields`` with every
+changed item, plus one ``POST``/``DELETE`` on ``idLabels`` per label change, so
+labels people added are never touched (``PUT idLabels`` would replace them).
+
+Credentials go in the ``Authorization: OAuth ...`` header, never in a URL.
+Every call waits for two pacers (per token and per key, shared by all boards on
+the same credentials) and goes through :func:`connectors.retry.call`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mappings.trello import (
+    STATUS_COLOURS,
+    STATUS_KEYS,
+    Board,
+    Names,
+    apply_plan,
+    build_objectives,
+    field_problem,
+    index_board,
+    plan_card,
+)
+from syncd.model import ItemError, Objective, Patch, ReadResult
+from syncd.source import Deferred, Role, SourceContext, SourceError
+
+from ._trello_http import Pacers, Transport, TrelloError
+from .pacing import pacer_for
+from .retry import RetryPolicy
+
+__all__ = ["TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
+
+ORIGIN = "https://api.trello.com"
+#: Trello returns at most this many cards (and checklists) in one request.
+CARD_CAP = 1000
+CARD_FIELDS = "name,idList,idLabels,closed,due,dueComplete,pos,shortLink,shortUrl"
+_BOARD_PARAMS = {
+    "fields": "name,closed,url,shortUrl",
+    "lists": "open",
+    "list_fields": "name,closed,pos",
+    "labels": "all",
+    "label_fields": "name,color",
+    "labels_limit": "1000",  # the default is 50
+    "cards": "visible",  # open cards in open lists
+    "card_fields": CARD_FIELDS,
+    "card_customFieldItems": "true",
+    "customFields": "true",
+    "checklists": "all",
+    "checklist_fields": "idCard",
+    "checkItem_fields": "state",
+}
+_URL = re.compile(r"trello\.com/b/([A-Za-z0-9]+)")
+_ID = re.compile(r"[A-Za-z0-9]+")
+
+
+def board_ref(text: str) -> str:
+    """A board id, short link or URL -> what ``/1/boards/{id}`` takes."""
+    text = text.strip()
+    m = _URL.search(text)
+    if m:
+        return m.group(1)
+    if _ID.fullmatch(text):
+        return text
+    raise ValueError(f"board: {text!r} is not a Trello board id, short link or URL (https://trello.com/b/AbCd1234)")
+
+
+def open(role: Role, config: Any, ctx: SourceContext) -> "TrelloSource":  # noqa: A001 - the registry's name
+    return TrelloSource(role, config, ctx)
+
+
+class TrelloSource:
+    service = "trello"
+
+    def __init__(self, role: Role, config: Any, ctx: SourceContext, *, workers: int = 8):
+        self.name: str = config.name
+        self.role = role
+        self.config = config
+        self.ctx = ctx
+        self.calls: Counter[str] = Counter()
+        #: Replaceable by tests (fast sleeps) and by the daemon.
+        self.policy: RetryPolicy = getattr(ctx, "retry_policy", None) or RetryPolicy.from_config(ctx.config)
+        #: Concurrent card writes (the pacers, not this, set the rate).
+        self.workers = workers
+        self.origin = (config.base_url or ORIGIN).rstrip("/").removesuffix("/1")
+        self._lock = threading.Lock()
+        self._http: Transport | None = None
+        self._board: Board | None = None
+        self._names: Names | None = None
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[str, str]:
+        found = []
+        for var, what in ((self.config.key_env, "API key"), (self.config.token_env, "token")):
+            value = (self.ctx.env.get(var) or "").strip()
+            if not value:
+                hint = "key_env" if what == "API key" else "token_env"
+                raise SourceError(
+                    f'board "{self.config.board}": the environment variable {var} is not set; '
+                    f"set it to your Trello {what} (https://trello.com/power-ups/admin) or name another variable with {hint}"
+                )
+            found.append(value)
+        return found[0], found[1]
+
+    def _transport(self) -> Transport:
+        if self._http is None:
+            key, token = self._credentials()
+            limits = self.ctx.config.limits
+            pacer = Pacers(
+                pacer_for("trello", token, limits.trello_per_10s, 10),
+                pacer_for("trello-key", key, limits.trello_key_per_10s, 10),
+            )
+            self._http = Transport(self.origin, key, token, pacer=pacer, calls=self.calls,
+                                   timeout=self.ctx.config.syncd.timeout.total_seconds(), workers=self.workers)  # fmt: skip
+        return self._http
+
+    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
+                 body: Any = None, what: str, parse: bool = True) -> Any:  # fmt: skip
+        return self._transport().request(method, path, policy=self.policy, params=params, body=body, what=what, parse=parse)
+
+    def _refused(self, e: TrelloError, what: str) -> SourceError:
+        """A whole-source failure, saying what to check."""
+        board = self.config.board
+        key, token = self.config.key_env, self.config.token_env
+        if e.status == 401:
+            low = e.text.lower()
+            if "invalid key" in low:
+                hint = f"check {key}: it is not a valid Trello API key"
+            elif "token" in low:
+                hint = f"check {token}: the token is invalid, expired or revoked (and that it was made for the key in {key})"
+            else:
+                hint = f"check {token}: the token may be expired or lack access to this board (and {key}, the key it was made for)"
+            return SourceError(f'Trello refused the credentials for board "{board}" (401 {e.text}); {hint}')
+        if e.status in (400, 404):
+            return SourceError(f'board "{board}" was not found ({e.status} {e.text}); check the board id, short link '
+                               f'or URL of source "{self.name}", and that the token in {token} can see the board')  # fmt: skip
+        if e.status == 403:
+            return SourceError(f'Trello forbade {what} (403 {e.text}); check the token in {token} may write to board "{board}"')
+        return SourceError(f"Trello answered {e.status} ({e.text}) while {what}")
+
+    def _get(self, path: str, params: dict[str, str], what: str) -> Any:
+        try:
+            return self._request("GET", path, params=params, what=what)
+        except TrelloError as e:
+            raise self._refused(e, what) from None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _names_checked(self) -> Names:
+        if self._names is None:
+            try:
+                self._names = Names.from_config(self.config.fields, self.config.progress_scale)
+            except ValueError as e:
+                raise SourceError(f'source "{self.name}": {e}') from None
+        return self._names
+
+    def _board_id(self) -> str:
+        try:
+            return board_ref(self.config.board)
+        except ValueError as e:
+            raise SourceError(f'source "{self.name}": {e}') from None
+
+    def _fetch_board(self) -> Board:
+        ref = self._board_id()
+        what = f'reading board "{self.config.board}"'
+        raw = self._get(f"/boards/{ref}", dict(_BOARD_PARAMS), what)
+        if not isinstance(raw, dict) or not isinstance(raw.get("lists"), list):
+            raise SourceError(f'Trello answered board "{self.config.board}" with something that is not a board; check base_url')
+        more: list[dict[str, Any]] = []
+        if len(raw.get("cards") or []) >= CARD_CAP or len(raw.get("checklists") or []) >= CARD_CAP:
+            more = self._page_cards(raw.get("id") or ref, what)
+        return index_board(raw, more)
+
+    def _page_cards(self, board_id: str, what: str) -> list[dict[str, Any]]:
+        """Every visible card, newest first, 1,000 a page, with its checklists."""
+        params = {"filter": "visible", "fields": CARD_FIELDS, "customFieldItems": "true", "checklists": "all",
+                  "checklist_fields": "idCard", "checkItem_fields": "state", "limit": str(CARD_CAP), "sort": "-id"}  # fmt: skip
+        cards: list[dict[str, Any]] = []
+        while True:
+            page = self._get(f"/boards/{board_id}/cards", params, what + " (cards past the first 1,000)")
+            if not isinstance(page, list):
+                raise SourceError(f'Trello answered the cards of board "{self.config.board}" with something that is not a list')
+            cards.extend(page)
+            if len(page) < CARD_CAP:
+                return cards
+            params["before"] = min(c["id"] for c in page)
+
+    def read(self) -> ReadResult:
+        if self.role != "okrs":
+            raise SourceError(f'source "{self.name}": a Trello board holds OKRs; list it under [[okrs]], not [[kpis]]')
+        names = self._names_checked()
+        board = self._fetch_board()
+        notes: list[str] = []
+        if not board.lists:
+            notes.append(f'board "{board.name}" has no open lists, so no objectives')
+        everything = dict.fromkeys(("status", "progress", "current", "score"), True)
+        draft, _ = build_objectives(board, names, source=self.name, cycle=self.config.cycle, writable=everything)
+        writable = self._prepare(board, names, _needs(draft), notes)
+        objectives, errors = build_objectives(board, names, source=self.name, cycle=self.config.cycle, writable=writable)
+        self._board = board
+        return ReadResult(objectives=objectives, errors=errors, notes=notes)
+
+    def _prepare(self, board: Board, names: Names, needs: set[str], notes: list[str]) -> dict[str, bool]:
+        """Which owned fields can be written; creates missing labels and fields."""
+        create = self.config.create_missing
+        dry = self.ctx.dry_run
+        writable: dict[str, bool] = {}
+        if "status" in needs:
+            missing = [k for k in STATUS_KEYS if not board.label_ids(names[k])]
+            for key in missing:
+                text = f'label "{names[key]}" ({STATUS_COLOURS[key]})'
+                if not create:
+                    notes.append(f'{text} is missing on board "{board.name}" and create_missing = false: create it by hand')
+                elif dry:
+                    notes.append(f'would create {text} on board "{board.name}"')
+                else:
+                    body = {"name": names[key], "color": STATUS_COLOURS[key], "idBoard": board.id}
+                    if self._create("/labels", body, text, board, notes, board.add_label):
+                        notes.append(f'created {text} on board "{board.name}"')
+            writable["status"] = (create and dry) or any(board.label_ids(names[k]) for k in STATUS_KEYS)
+        for key in ("progress", "current", "score"):
+            if key not in needs:
+                continue
+            problem = field_problem(board.field(names[key]))
+            text = f'custom field "{names[key]}"'
+            if problem is None:
+                writable[key] = True
+            elif problem != "missing":
+                notes.append(f'{text} on board "{board.name}" is {problem}: change it or name another with fields.{key}')
+            elif not create:
+                notes.append(f'{text} is missing on board "{board.name}" and create_missing = false: '
+                             "create it (a number field) to have syncd write it")  # fmt: skip
+            elif dry:
+                notes.append(f'would create {text} (number) on board "{board.name}"')
+                writable[key] = True
+            else:
+                body = {"idModel": board.id, "modelType": "board", "name": names[key], "type": "number",
+                        "pos": "bottom", "display_cardFront": True}  # fmt: skip
+                if self._create("/customFields", body, text, board, notes, board.add_field):
+                    notes.append(f'created {text} (number) on board "{board.name}"')
+                    writable[key] = True
+        return writable
+
+    def _create(self, path: str, body: dict[str, Any], text: str, board: Board, notes: list[str], add: Any) -> bool:
+        try:
+            made = self._request("POST", path, body=body, what=f"creating {text}")
+        except TrelloError as e:
+            if e.status == 401:
+                raise self._refused(e, f"creating {text}") from None
+            hint = " (custom fields need the Custom Fields Power-Up on the board)" if "customField" in path else ""
+            notes.append(f'could not create {text} on board "{board.name}" ({e.status} {e.text}){hint}; create it by hand')
+            return False
+        if not isinstance(made, dict) or not made.get("id"):
+            notes.append(f'Trello did not return the new {text} on board "{board.name}"; it is written next pass')
+            return False
+        add(made)
+        return True
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        if not patches:
+            return []
+        if self._board is None:
+            self.read()
+        board, names = self._board, self._names_checked()
+        assert board is not None
+        errors: list[ItemError] = []
+        by_card: dict[str, list[Patch]] = defaultdict(list)
+        for p in patches:
+            by_card[p.ref].append(p)
+        work = []
+        for card_id, ps in by_card.items():
+            card = board.cards_by_id.get(card_id)
+            if card is None:
+                errors.extend(ItemError(self.name, p.item, f'the card is no longer open on board "{board.name}"') for p in ps)
+                continue
+            plan = plan_card(card, ps, board, names)
+            errors.extend(ItemError(self.name, item, message) for item, message in plan.errors)
+            if not plan.empty:
+                work.append((card, plan, sorted({p.item for p in ps})))
+        stop = threading.Event()
+        fatal: list[BaseException] = []
+        written = 0
+
+        def one(card: dict[str, Any], plan: Any, items: list[str]) -> list[ItemError]:
+            nonlocal written
+            if stop.is_set():
+                return [ItemError(self.name, i, f"not written: {fatal[0]}") for i in items] if fatal else []
+            try:
+                self._write_card(card, plan, board)
+                with self._lock:
+                    written += 1
+                return []
+            except (Deferred, _Fatal) as e:
+                fatal.append(e)
+                stop.set()
+                return [ItemError(self.name, i, f"not written: {e}") for i in items]
+            except SourceError as e:
+                return [ItemError(self.name, i, str(e)) for i in items]
+
+        with ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix=f"trello-{self.name}") as pool:
+            for result in pool.map(lambda w: one(*w), work):
+                errors.extend(result)
+        if fatal:
+            first = fatal[0]
+            if isinstance(first, Deferred):
+                raise first
+            if written == 0:
+                raise SourceError(str(first))
+        return errors
+
+    def _write_card(self, card: dict[str, Any], plan: Any, board: Board) -> None:
+        """One custom-field call with every changed item, then one call per label."""
+        where = board.where_card(card)
+        cid = card["id"]
+        try:
+            if plan.items:
+                self._request("PUT", f"/cards/{cid}/customFields", body={"customFieldItems": plan.items},
+                              what=f"writing the custom fields of {where}", parse=False)  # fmt: skip
+            for lid in plan.add:
+                try:
+                    self._request("POST", f"/cards/{cid}/idLabels", body={"value": lid}, what=f"labelling {where}",
+                                  parse=False)
+                except TrelloError as e:
+                    if not (e.status == 400 and "already" in e.text.lower()):
+                        raise
+            for lid in plan.remove:
+                try:
+                    self._request("DELETE", f"/cards/{cid}/idLabels/{lid}", what=f"removing a label from {where}",
+                                  parse=False)
+                except TrelloError as e:
+                    if e.status not in (400, 404):  # already gone
+                        raise
+        except TrelloError as e:
+            if e.status == 401:
+                raise _Fatal(str(self._refused(e, f"writing {where}"))) from None
+            raise SourceError(f"Trello refused writing {where} ({e.status} {e.text})") from None
+        with self._lock:
+            apply_plan(card, plan)
+
+    # -- the rest of the protocol -----------------------------------------------------------
+
+    def check(self) -> list[str]:
+        try:
+            names = self._names_checked()
+            ref = self._board_id()
+            params = {"fields": "name", "labels": "all", "label_fields": "name", "labels_limit": "1000",
+                      "customFields": "true"}  # fmt: skip
+            raw = self._get(f"/boards/{ref}", params, f'reaching board "{self.config.board}"')
+        except SourceError as e:
+            return [str(e)]
+        board = index_board({**raw, "lists": [], "cards": []})
+        problems: list[str] = []
+        for key in ("progress", "current", "score"):
+            problem = field_problem(board.field(names[key]))
+            if problem == "missing" and not self.config.create_missing:
+                problems.append(f'custom field "{names[key]}" is missing on board "{board.name}" and create_missing = false; '
+                                "create it as a number field")  # fmt: skip
+            elif problem not in (None, "missing"):
+                problems.append(f'custom field "{names[key]}" on board "{board.name}" is {problem}')
+        if not self.config.create_missing:
+            problems.extend(f'label "{names[k]}" is missing on board "{board.name}" and create_missing = false; create it'
+                            for k in STATUS_KEYS if not board.label_ids(names[k]))  # fmt: skip
+        return problems
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+class _Fatal(SourceError):
+    """Stops the remaining writes of a pass (the credentials were refused)."""
+
+
+def _needs(objectives: list[Objective]) -> set[str]:
+    """The owned fields this board's items would be written through."""
+    needs: set[str] = set()
+    for o in objectives:
+        if o.ref is not None:
+            needs |= {"status", "score"}
+        for kr in o.key_results:
+            needs |= {"status", "progress"} | ({"current"} if kr.kpi else set())
+    return needs
