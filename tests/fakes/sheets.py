@@ -9,262 +9,30 @@ Google's error bodies, and counts calls by endpoint so tests and benchmarks can
 assert the floor. Seeded text is taken the way a person typing it into Sheets
 would see it parsed (``99.6%`` is the number 0.996 shown as ``99.6%``,
 ``1.234,5`` in a German sheet is 1234.5).
+
+The grid model and the values as typed and shown live in
+:mod:`tests.fakes._sheets_cells`; A1 notation and the answers for a range in
+:mod:`tests.fakes._sheets_ranges`.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import itertools
 import json
 import math
-import operator
-import re
 import threading
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
+from ._sheets_cells import Book, Cell, Sheet, apply_request, raw_cell, render, typed
+from ._sheets_cells import show_number  # noqa: F401 - still importable from here
+from ._sheets_ranges import a1, formats, resolve, value_range
+from ._sheets_ranges import col_letters, query_ranges, quote_title  # noqa: F401 - still importable from here
 from .server import FakeServer, HTTPError, Request, Response
 
 __all__ = ["FakeSheets", "Cell", "Sheet", "Book", "a1", "col_letters"]
 
-_EPOCH = date(1899, 12, 30)
 _ID = r"(?P<key>[A-Za-z0-9_-]+)"
-
-
-@dataclass
-class Cell:
-    """One cell: ``value`` is what the API calls the unformatted value."""
-
-    value: Any = None
-    formatted: str | None = None
-    formula: str | None = None
-    #: userEnteredFormat, as set by repeatCell.
-    format: dict[str, Any] | None = None
-    is_date: bool = False
-
-    @property
-    def empty(self) -> bool:
-        return self.value is None and self.formula is None
-
-
-@dataclass
-class Sheet:
-    sheet_id: int
-    title: str
-    rows: int = 1000
-    cols: int = 26
-    grid: list[list[Cell | None]] = field(default_factory=list)
-    merges: list[dict[str, int]] = field(default_factory=list)
-
-    def cell(self, r: int, c: int) -> Cell | None:
-        if r < len(self.grid) and c < len(self.grid[r]):
-            return self.grid[r][c]
-        return None
-
-    def put(self, r: int, c: int, cell: Cell | None) -> None:
-        while len(self.grid) <= r:
-            self.grid.append([])
-        row = self.grid[r]
-        while len(row) <= c:
-            row.append(None)
-        old = row[c]
-        if cell is not None and old is not None and old.format is not None and cell.format is None:
-            cell.format = old.format  # values writes keep the formatting
-        row[c] = cell
-
-
-@dataclass
-class Book:
-    key: str
-    title: str
-    locale: str = "en_US"
-    time_zone: str = "Etc/GMT"
-    sheets: list[Sheet] = field(default_factory=list)
-    private: bool = False
-
-    def sheet(self, title: str) -> Sheet | None:
-        return next((s for s in self.sheets if s.title == title), None)
-
-    def by_id(self, sheet_id: int) -> Sheet:
-        for s in self.sheets:
-            if s.sheet_id == sheet_id:
-                return s
-        raise HTTPError(400, "INVALID_ARGUMENT", f"Invalid requests[0]: No grid with id: {sheet_id}")
-
-
-# --- A1 notation -----------------------------------------------------------------
-
-
-def col_letters(c: int) -> str:
-    out = ""
-    c += 1
-    while c:
-        c, rem = divmod(c - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def quote_title(title: str) -> str:
-    """Quote a sheet title the way the API does in the ranges it answers with."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", title) and not re.fullmatch(r"[A-Za-z]{1,3}\d+", title):
-        return title
-    return "'" + title.replace("'", "''") + "'"
-
-
-def a1(title: str, r0: int, c0: int, r1: int, c1: int) -> str:
-    """``Title!A1:B2`` for the half-open box rows r0..r1, columns c0..c1."""
-    start = f"{col_letters(c0)}{r0 + 1}"
-    end = f"{col_letters(c1 - 1)}{r1}"
-    return f"{quote_title(title)}!{start}" + ("" if (r1 - r0, c1 - c0) == (1, 1) else f":{end}")
-
-
-_CELL = re.compile(r"^([A-Za-z]*)(\d*)$")
-
-
-def _split_range(text: str) -> tuple[str | None, str | None]:
-    text = text.strip()
-    if text.startswith("'"):
-        i, title = 1, ""
-        while i < len(text):
-            if text[i] == "'":
-                if text[i + 1 : i + 2] == "'":
-                    title += "'"
-                    i += 2
-                    continue
-                break
-            title += text[i]
-            i += 1
-        rest = text[i + 1 :]
-        return title, (rest[1:] if rest.startswith("!") else None) if rest else None
-    if "!" in text:
-        title, _, box = text.rpartition("!")
-        return title, box
-    return None, text
-
-
-def resolve(book: Book, text: str) -> tuple[Sheet, int, int, int, int]:
-    """(sheet, r0, c0, r1, c1) for an A1 range; open ends run to the grid's edge."""
-    title, box = _split_range(text)
-    if title is None:
-        sheet = book.sheet(box or "")
-        if sheet is not None:
-            return sheet, 0, 0, sheet.rows, sheet.cols
-        sheet = book.sheets[0]
-    else:
-        sheet = book.sheet(title)
-        if sheet is None:
-            raise HTTPError(400, "INVALID_ARGUMENT", f"Unable to parse range: {text}")
-        if not box:
-            return sheet, 0, 0, sheet.rows, sheet.cols
-    parts = box.split(":")
-    if len(parts) > 2 or not all(_CELL.match(p) and p for p in parts):
-        raise HTTPError(400, "INVALID_ARGUMENT", f"Unable to parse range: {text}")
-    m0 = _CELL.match(parts[0])
-    m1 = _CELL.match(parts[-1])
-    assert m0 and m1
-    c0 = _col_index(m0.group(1)) if m0.group(1) else 0
-    r0 = int(m0.group(2)) - 1 if m0.group(2) else 0
-    c1 = _col_index(m1.group(1)) + 1 if m1.group(1) else sheet.cols
-    r1 = int(m1.group(2)) if m1.group(2) else sheet.rows
-    if len(parts) == 1 and m0.group(1) and m0.group(2):
-        c1, r1 = c0 + 1, r0 + 1
-    return sheet, r0, c0, r1, c1
-
-
-# --- values as people type and see them ------------------------------------------
-
-
-def _decimal_comma(locale: str) -> bool:
-    return locale.split("_")[0] in {"de", "fr", "es", "it", "nl", "pt", "ru", "pl", "sv", "da", "fi", "nb", "tr", "cs"}
-
-
-def show_number(value: float | int, locale: str) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value) if isinstance(value, int) else f"{value:.15g}"
-    return text.replace(".", ",") if _decimal_comma(locale) else text
-
-
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def _arith(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_arith(node.left), _arith(node.right))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_arith(node.operand)
-    raise ValueError("not arithmetic")
-
-
-def typed(raw: Any, locale: str) -> Cell | None:
-    """A cell as Sheets makes it from what a person types (USER_ENTERED)."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, Cell):
-        return raw
-    if isinstance(raw, bool):
-        return Cell(raw, "TRUE" if raw else "FALSE")
-    if isinstance(raw, (int, float)):
-        return Cell(raw, show_number(raw, locale))
-    text = str(raw)
-    if text.startswith("="):
-        try:
-            value: Any = _arith(ast.parse(text[1:].strip(), mode="eval").body)
-            return Cell(value, show_number(value, locale), formula=text)
-        except (ValueError, SyntaxError, ZeroDivisionError):
-            return Cell("#ERROR!", "#ERROR!", formula=text)
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
-    if m:
-        serial = (date(*map(int, m.groups())) - _EPOCH).days
-        return Cell(serial, text, is_date=True)
-    if text.upper() in {"TRUE", "FALSE"}:
-        return Cell(text.upper() == "TRUE", text.upper())
-    body = text.strip()
-    percent = body.endswith("%")
-    body = body.rstrip("%").strip().lstrip("$€£").strip()
-    thousands, decimal = (".", ",") if _decimal_comma(locale) else (",", ".")
-    if re.fullmatch(rf"-?\d{{1,3}}(\{thousands}\d{{3}})*(\{decimal}\d+)?|-?\d+(\{decimal}\d+)?", body):
-        number = float(body.replace(thousands, "").replace(decimal, "."))
-        if percent:
-            number = round(number / 100, 15)
-        if number.is_integer() and not percent:
-            number = int(number)
-        return Cell(number, text)
-    return Cell(text, text)
-
-
-def raw_cell(raw: Any, locale: str) -> Cell | None:
-    """A cell as Sheets stores a RAW value: text stays text."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return Cell(raw, "TRUE" if raw else "FALSE")
-    if isinstance(raw, (int, float)):
-        return Cell(raw, show_number(raw, locale))
-    return Cell(str(raw), str(raw))
-
-
-def _render(cell: Cell, option: str, dates: str) -> Any:
-    if option == "FORMULA" and cell.formula:
-        return cell.formula
-    if option in ("UNFORMATTED_VALUE", "FORMULA"):
-        if cell.is_date and dates == "FORMATTED_STRING":
-            return cell.formatted
-        v = cell.value
-        return int(v) if isinstance(v, float) and v.is_integer() else v
-    return cell.formatted if cell.formatted is not None else str(cell.value)
 
 
 # --- the server ------------------------------------------------------------------
@@ -361,7 +129,7 @@ class FakeSheets(FakeServer):
 
     def shown(self, key: str, ref: str) -> str:
         cell = self.cell(key, ref)
-        return "" if cell is None else _render(cell, "FORMATTED_VALUE", "")
+        return "" if cell is None else render(cell, "FORMATTED_VALUE", "")
 
     def snapshot(self, key: str, title: str) -> list[list[tuple[Any, str | None, str | None]]]:
         """Every cell's (value, formula, background) for "nothing else changed" checks."""
@@ -510,52 +278,18 @@ class FakeSheets(FakeServer):
         with self._book_lock:
             book = self._book(request)
             if "rowData" in (request.arg("fields") or "") and request.query.get("ranges"):
-                return self._formats(book, request.query["ranges"])
+                return formats(book, request.query["ranges"])
             return self.metadata(book)
-
-    def _formats(self, book: Book, ranges: list[str]) -> dict[str, Any]:
-        out = []
-        for text in ranges:
-            sheet, r0, c0, r1, c1 = resolve(book, text)
-            rows = []
-            for r in range(r0, r1):
-                values = []
-                for c in range(c0, c1):
-                    cell = sheet.cell(r, c)
-                    fmt = json.loads(json.dumps(cell.format)) if cell and cell.format else None
-                    values.append({"userEnteredFormat": _with_styles(fmt)} if fmt else {})
-                rows.append({"values": values})
-            out.append({"data": [{"rowData": rows}]})
-        return {"sheets": out}
-
-    def _value_range(self, book: Book, text: str, request: Request) -> dict[str, Any]:
-        sheet, r0, c0, r1, c1 = resolve(book, text)
-        r1, c1 = min(r1, sheet.rows), min(c1, sheet.cols)
-        option = request.arg("valueRenderOption") or "FORMATTED_VALUE"
-        dates = request.arg("dateTimeRenderOption") or "SERIAL_NUMBER"
-        rows: list[list[Any]] = []
-        for r in range(r0, min(r1, len(sheet.grid))):
-            row = sheet.grid[r]
-            out = [_render(c, option, dates) if c is not None and not c.empty else "" for c in row[c0:c1]]
-            while out and out[-1] == "":
-                out.pop()
-            rows.append(out)
-        while rows and not rows[-1]:
-            rows.pop()
-        result: dict[str, Any] = {"range": a1(sheet.title, r0, c0, r1, c1), "majorDimension": "ROWS"}
-        if rows:
-            result["values"] = rows
-        return result
 
     def _values_get(self, request: Request) -> Any:
         with self._book_lock:
-            return self._value_range(self._book(request), request.params["range"], request)
+            return value_range(self._book(request), request.params["range"], request)
 
     def _values_batch_get(self, request: Request) -> Any:
         with self._book_lock:
             book = self._book(request)
             ranges = request.query.get("ranges", [])
-            return {"spreadsheetId": book.key, "valueRanges": [self._value_range(book, t, request) for t in ranges]}
+            return {"spreadsheetId": book.key, "valueRanges": [value_range(book, t, request) for t in ranges]}
 
     def _write(self, book: Book, text: str, values: Any, option: str | None) -> dict[str, Any]:
         if option not in ("RAW", "USER_ENTERED"):
@@ -629,87 +363,5 @@ class FakeSheets(FakeServer):
     def _batch_update(self, request: Request) -> Any:
         with self._book_lock:
             book = self._book(request)
-            replies = [self._apply(book, req) for req in (request.json() or {}).get("requests") or []]
+            replies = [apply_request(book, req, self._ids) for req in (request.json() or {}).get("requests") or []]
             return {"spreadsheetId": book.key, "replies": replies}
-
-    def _apply(self, book: Book, req: dict[str, Any]) -> dict[str, Any]:
-        (kind, body), = req.items()
-        if kind == "repeatCell":
-            rng = body["range"]
-            sheet = book.by_id(rng.get("sheetId", 0))
-            fields = body.get("fields", "")
-            fmt = (body.get("cell") or {}).get("userEnteredFormat") or {}
-            for r in range(rng.get("startRowIndex", 0), rng.get("endRowIndex", sheet.rows)):
-                for c in range(rng.get("startColumnIndex", 0), rng.get("endColumnIndex", sheet.cols)):
-                    cell = sheet.cell(r, c) or Cell()
-                    current = dict(cell.format or {})
-                    for name in re.findall(r"\w+", fields.replace("userEnteredFormat", "")) or list(fmt):
-                        if name in fmt:
-                            current[name] = fmt[name]
-                        else:
-                            current.pop(name, None)
-                    cell.format = current or None
-                    sheet.put(r, c, cell)
-            return {}
-        if kind == "appendDimension":
-            sheet = book.by_id(body["sheetId"])
-            if body["dimension"] == "COLUMNS":
-                sheet.cols += body["length"]
-            else:
-                sheet.rows += body["length"]
-            return {}
-        if kind == "updateSheetProperties":
-            props = body["properties"]
-            sheet = book.by_id(props.get("sheetId", 0))
-            grid = props.get("gridProperties", {})
-            sheet.rows = grid.get("rowCount", sheet.rows)
-            sheet.cols = grid.get("columnCount", sheet.cols)
-            sheet.title = props.get("title", sheet.title)
-            sheet.grid = [row[: sheet.cols] for row in sheet.grid[: sheet.rows]]
-            return {}
-        if kind == "updateSpreadsheetProperties":
-            props = body["properties"]
-            book.locale = props.get("locale", book.locale)
-            book.time_zone = props.get("timeZone", book.time_zone)
-            book.title = props.get("title", book.title)
-            return {}
-        if kind == "addSheet":
-            props = body.get("properties", {})
-            grid = props.get("gridProperties", {})
-            sheet = Sheet(props.get("sheetId", next(self._ids)), props["title"],
-                          grid.get("rowCount", 1000), grid.get("columnCount", 26))
-            book.sheets.append(sheet)
-            return {"addSheet": {"properties": {
-                "sheetId": sheet.sheet_id, "title": sheet.title, "index": len(book.sheets) - 1,
-                "sheetType": "GRID", "gridProperties": {"rowCount": sheet.rows, "columnCount": sheet.cols}}}}
-        if kind == "deleteSheet":
-            book.sheets.remove(book.by_id(body["sheetId"]))
-            return {}
-        if kind == "mergeCells":
-            rng = dict(body["range"])
-            sheet = book.by_id(rng.pop("sheetId", 0))
-            for r in range(rng["startRowIndex"], rng["endRowIndex"]):
-                for c in range(rng["startColumnIndex"], rng["endColumnIndex"]):
-                    if (r, c) != (rng["startRowIndex"], rng["startColumnIndex"]) and sheet.cell(r, c):
-                        sheet.put(r, c, None)
-            sheet.merges.append(rng)
-            return {}
-        if kind == "setDataValidation":
-            return {}
-        raise HTTPError(400, "INVALID_ARGUMENT", f"Invalid requests[0]: unsupported request {kind} (fake)")
-
-
-def _with_styles(fmt: dict[str, Any]) -> dict[str, Any]:
-    """Google answers every colour twice: ``xColor`` and ``xColorStyle.rgbColor``."""
-    for key in list(fmt):
-        value = fmt[key]
-        if isinstance(value, dict):
-            _with_styles(value)
-            if key.endswith("Color"):
-                fmt[key + "Style"] = {"rgbColor": dict(value)}
-    return fmt
-
-
-def query_ranges(query: str) -> list[str]:
-    """The ``ranges=`` of a query string, decoded (helper for tests)."""
-    return [unquote(r) for r in parse_qs(query).get("ranges", [])]

@@ -1,0 +1,187 @@
+"""The Sheets HTTP transport and service-account credentials.
+
+Every HTTP request of :mod:`connectors.sheets` goes through :class:`Transport`,
+gspread's HTTPClient with the origin swapped for ``base_url`` and the project's
+one retry policy and pacing (gspread's BackOffHTTPClient retries forever and
+misses non-JSON 429s). Each attempt is counted by endpoint kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import google.auth.exceptions
+import requests
+from google.oauth2 import service_account
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from syncd.source import SourceError
+
+from .pacing import Pacer, fingerprint
+from .retry import RetryPolicy, Transient, call
+
+__all__ = ["API_ORIGIN", "SCOPES", "Transport", "load_credentials"]
+
+API_ORIGIN = "https://sheets.googleapis.com"
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+
+
+# --- transport -------------------------------------------------------------------
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _kind(method: str, url: str) -> str:
+    path = unquote(urlsplit(url).path)
+    if path.endswith("/values:batchGet"):
+        return "values.batchGet"
+    if path.endswith("/values:batchUpdate"):
+        return "values.batchUpdate"
+    if path.endswith(":batchUpdate"):
+        return "spreadsheets.batchUpdate"
+    if "/values/" in path:
+        return "values.get" if method.upper() == "GET" else "values.update"
+    return "spreadsheets.get"
+
+
+class Transport(HTTPClient):
+    """gspread's HTTP client: origin rewritten to ``base_url``; each request
+    paced and retried once, here, with :func:`connectors.retry.call`."""
+
+    def __init__(self, auth: Any, session: Any, *, base_url: str | None, policy: RetryPolicy,
+                 pacer: Pacer | None, calls: Counter[str], timeout: float | None):
+        super().__init__(auth, session)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.policy, self.pacer, self.calls = policy, pacer, calls
+        self.set_timeout(timeout)
+
+    def request(self, method: str, endpoint: str, params: Any = None, data: Any = None,  # type: ignore[override]
+                json: Any = None, files: Any = None, headers: Any = None) -> requests.Response:
+        url = self.base_url + endpoint[len(API_ORIGIN):] if self.base_url and endpoint.startswith(API_ORIGIN) else endpoint
+        kind = _kind(method, url)
+
+        def attempt() -> requests.Response:
+            self.calls[kind] += 1
+            try:
+                response = self.session.request(method, url, params=params, data=data, json=json, files=files,
+                                                headers=headers, timeout=self.timeout)
+            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+                raise Transient(f"{kind} to {urlsplit(url).netloc}: {_network_problem(e)}") from None
+            except google.auth.exceptions.RefreshError as e:
+                if getattr(e, "retryable", False):
+                    raise Transient(f"getting an access token: {_first_line(e)}") from None
+                raise SourceError(f"the token endpoint refused the service account ({_first_line(e)}); "
+                                  "check that the key in the credentials file is current") from None
+            except google.auth.exceptions.TransportError as e:
+                raise Transient(f"getting an access token: {_first_line(e)}") from None
+            status = response.status_code
+            if status in (408, 429) or status >= 500:
+                raise Transient(f"{kind} answered {status} {_google_message(response)}",
+                                retry_after=_retry_after(response), status=status)
+            if not response.ok:
+                raise APIError(response)
+            try:
+                response.json()
+            except ValueError:
+                raise SourceError(f"{kind} answered {status} with a body that is not JSON "
+                                  f"({response.headers.get('content-type', 'no content type')})") from None
+            return response
+
+        return call(attempt, policy=self.policy, pacer=self.pacer, service="sheets", what=kind)
+
+
+def _network_problem(e: Exception) -> str:
+    if isinstance(e, requests.Timeout):
+        return "timed out"
+    if isinstance(e, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke mid-answer"
+    return "the connection failed or was dropped"
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+
+
+def _google_message(response: requests.Response) -> str:
+    try:
+        error = response.json()["error"]
+        return f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")[:200]
+    except (ValueError, KeyError, TypeError):
+        return "(no JSON error body)"
+
+
+# --- credentials -------------------------------------------------------------------
+
+_credentials: dict[str, service_account.Credentials] = {}
+_credentials_lock = threading.Lock()
+
+
+class _ProxiedCredentials(service_account.Credentials):
+    """For a ``base_url`` (a proxy, a test server): no side lookups at Google.
+
+    google-auth >= 2.5x asks iamcredentials.googleapis.com for the account's
+    regional access boundary after each token refresh; behind a proxy that
+    call would bypass the proxy, so it is switched off there.
+    """
+
+    def _is_regional_access_boundary_lookup_required(self) -> bool:
+        return False
+
+
+def load_credentials(variable: str, env: Any, proxied: bool = False) -> tuple[service_account.Credentials, str]:
+    """Service-account credentials from the file the variable names (shared per key,
+    so sources on one account fetch one token)."""
+    value = (env.get(variable) or "").strip()
+    if not value:
+        raise SourceError(f"{variable} is not set; set it to the path of a service-account JSON key file")
+    if value.startswith("{"):
+        text, origin = value, f"{variable} (inline JSON)"
+    else:
+        path = Path(os.path.expanduser(value))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SourceError(f"{variable} names {path}, which does not exist; point it at the service-account "
+                              "JSON key file") from None
+        except OSError as e:
+            raise SourceError(f"{variable} names {path}, which cannot be read ({e.strerror})") from None
+        origin = str(path)
+    try:
+        info = json.loads(text)
+    except ValueError:
+        raise SourceError(f"{origin} is not JSON; download the service account's key as JSON") from None
+    missing = [k for k in ("client_email", "private_key", "token_uri") if not isinstance(info, dict) or not info.get(k)]
+    if missing:
+        raise SourceError(f"{origin} is not a service-account key (no {', '.join(missing)}); "
+                          "download a key of type service_account from the Google Cloud console")
+    cache_key = fingerprint(text) + (":proxied" if proxied else "")
+    with _credentials_lock:
+        creds = _credentials.get(cache_key)
+        if creds is None:
+            try:
+                kind = _ProxiedCredentials if proxied else service_account.Credentials
+                creds = kind.from_service_account_info(info, scopes=SCOPES)
+            except (ValueError, TypeError):
+                raise SourceError(f"{origin}: the private key in it cannot be read; download a new key") from None
+            _credentials[cache_key] = creds
+    return creds, info["client_email"]
