@@ -120,7 +120,7 @@ def call(
             if pacer is not None:
                 pacer.pause(exc.retry_after)
             raise Deferred(
-                f"{service or 'the service'} asked to wait {exc.retry_after:.0f}s before reading{where} again; "
+                f"{service or 'the service'} asked to wait {exc.retry_after:.0f}s before the next call{where and ' to' + where}; "
                 "the rest of this source's work moves to its next pass",
                 retry_after=exc.retry_after,
             ) from None

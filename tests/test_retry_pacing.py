@@ -121,9 +121,9 @@ def test_pacer_spaces_calls_below_the_limit():
     for _ in range(30):
         pacer.acquire()
         times.append(clock[0])
-    # No window of one second ever holds more than 3 calls, and 30 calls take ~10.5 s (95% of the limit).
+    # No window of one second ever holds more than 3 calls, and 30 calls take ~10.5 s (92% of the limit).
     assert all(sum(1 for t in times if start <= t < start + 1) <= 3 for start in times)
-    assert 10 < times[-1] < 10.5
+    assert 10 < times[-1] < 10.6
 
 
 def test_pacers_are_shared_per_service_and_credential():

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import connectors.sheets as sheets
-from connectors.pacing import Pacer, reset_pacers
+from connectors.pacing import SAFETY, Pacer, reset_pacers
 from connectors.retry import RetryPolicy
 from syncd.config import Config
 from syncd.engine import sync
@@ -439,7 +439,7 @@ def test_every_attempt_is_paced(fake: FakeSheets, tmp_path: Path, env: dict[str,
     fake.storm(1)
     source(fake, tmp_path, env, pacer=pacer).read()
     assert len(slept) == 2  # three attempts: the first is free, the next two wait their slot
-    assert all(s == pytest.approx(60 / (60 * 0.95)) for s in slept)
+    assert all(s == pytest.approx(60 / (60 * SAFETY)) for s in slept)
 
 
 def test_the_default_pacer_is_shared_per_service_account(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
@@ -448,7 +448,7 @@ def test_the_default_pacer_is_shared_per_service_account(fake: FakeSheets, tmp_p
     b = source(fake, tmp_path, env, name="other")
     assert a._client() is not b._client()
     assert a._client().pacer is b._client().pacer
-    assert a._client().pacer.interval == pytest.approx(60 / (1_000_000 * 0.95))
+    assert a._client().pacer.interval == pytest.approx(60 / (1_000_000 * SAFETY))
 
 
 def test_dry_run_writes_nothing(fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]) -> None:

@@ -1,0 +1,228 @@
+"""notion-client wired the syncd way: one retry policy, shared pacing, every call counted.
+
+notion-client's own retry is off (``retry=False``): it retries neither 529,
+timeouts nor dropped connections, and its hidden attempts would distort the
+call counts. Every HTTP attempt goes through :func:`connectors.retry.call`
+behind the pacer shared by all sources using the same token, and is counted
+(per endpoint) by an httpx event hook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from notion_client import Client
+from notion_client.errors import HTTPResponseError, RequestTimeoutError
+
+from syncd.source import SourceError
+
+from .pacing import Pacer
+from .retry import RetryPolicy, Transient, call
+
+__all__ = ["NotionError", "Ambiguous", "Transport", "endpoint_of"]
+
+T = TypeVar("T")
+log = logging.getLogger("syncd.notion")
+#: notion-client logs each failed attempt at WARNING; syncd reports failures itself.
+_sdk_log = logging.getLogger("syncd.notion.sdk")
+_sdk_log.setLevel(logging.ERROR)
+_sdk_log.propagate = False
+_sdk_log.addHandler(logging.NullHandler())
+
+_ENDPOINTS = [
+    ("POST", re.compile(r"/v1/data_sources/[^/]+/query$"), "data_sources.query"),
+    ("GET", re.compile(r"/v1/data_sources/[^/]+$"), "data_sources.retrieve"),
+    ("GET", re.compile(r"/v1/databases/[^/]+$"), "databases.retrieve"),
+    ("GET", re.compile(r"/v1/pages/[^/]+/properties/[^/]+$"), "pages.properties.retrieve"),
+    ("GET", re.compile(r"/v1/pages/[^/]+$"), "pages.retrieve"),
+    ("PATCH", re.compile(r"/v1/pages/[^/]+$"), "pages.update"),
+    ("POST", re.compile(r"/v1/comments$"), "comments.create"),
+    ("GET", re.compile(r"/v1/comments$"), "comments.list"),
+]
+
+
+def endpoint_of(method: str, path: str) -> str:
+    for m, pattern, name in _ENDPOINTS:
+        if m == method and pattern.search(path):
+            return name
+    return f"{method} {path}"
+
+
+class NotionError(SourceError):
+    """A call Notion answered with an error that another attempt will not fix."""
+
+    def __init__(self, message: str, code: str = "", status: int | None = None, detail: str = ""):
+        super().__init__(message)
+        self.code, self.status, self.detail = code, status, detail
+
+
+class Ambiguous(Exception):
+    """A non-idempotent call failed in a way that may or may not have taken effect."""
+
+
+def _retry_after(headers: httpx.Headers | None) -> float | None:
+    value = (headers or {}).get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+            return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _transient(exc: BaseException) -> Transient | None:
+    """The retryable reading of a failure, or None when retrying will not help."""
+    if isinstance(exc, RequestTimeoutError):
+        return Transient("Notion did not answer in time")
+    if isinstance(exc, HTTPResponseError):
+        if exc.status == 429 or exc.status >= 500:
+            code = exc.code.value if hasattr(exc.code, "value") else exc.code
+            if code == "notionhq_client_response_error":
+                code = {529: "service_overload", 502: "bad_gateway"}.get(exc.status, f"HTTP {exc.status}")
+            return Transient(f"Notion answered {exc.status} {code}", retry_after=_retry_after(exc.headers), status=exc.status)
+        return None
+    if isinstance(exc, httpx.TransportError):
+        return Transient(f"the connection to Notion failed ({type(exc).__name__})")
+    if isinstance(exc, json.JSONDecodeError):
+        return Transient("Notion answered with a body that is not JSON")
+    return None
+
+
+class Transport:
+    """One notion-client Client for one source."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        token_env: str,
+        base_url: str | None,
+        version: str,
+        timeout: float,
+        pacer: Pacer,
+        policy: RetryPolicy,
+        calls: Counter[str],
+    ):
+        self.token_env = token_env
+        self.pacer = pacer
+        self.policy = policy
+        self.calls = calls
+        #: The server's clock (``Date`` of the last response), for incremental reads.
+        self.server_date: datetime | None = None
+        hooks = {"request": [self._count], "response": [self._date]}
+        self._http = httpx.Client(event_hooks=hooks)
+        self.client = Client(
+            client=self._http,
+            auth=token,
+            base_url=(base_url or "https://api.notion.com").rstrip("/"),
+            notion_version=version,
+            retry=False,
+            timeout_ms=int(timeout * 1000),
+            logger=_sdk_log,
+            log_level=logging.ERROR,
+        )
+
+    def _count(self, request: httpx.Request) -> None:
+        self.calls[endpoint_of(request.method, request.url.path)] += 1
+
+    def _date(self, response: httpx.Response) -> None:
+        value = response.headers.get("date")
+        if value:
+            try:
+                self.server_date = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                pass
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- calls -------------------------------------------------------------------------
+
+    def call(self, fn: Callable[[], T], what: str) -> T:
+        """One API call, paced and retried; errors become :class:`NotionError` naming ``what``."""
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - sorted into retryable or not
+                transient = _transient(exc)
+                if transient is not None:
+                    raise transient from None
+                raise
+
+        try:
+            return call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
+        except HTTPResponseError as exc:
+            raise self.error(exc, what) from None
+        except NotionError:
+            raise
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a client bug must not crash the run
+            raise NotionError(f"Notion call for {what} failed: {type(exc).__name__}: {exc}") from None
+
+    def call_once(self, fn: Callable[[], T], what: str) -> T:
+        """A call that must not be repeated blindly (comments.create).
+
+        Retried only on 429 (Notion did not take it); any other failure that
+        may have taken effect raises :class:`Ambiguous`.
+        """
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001
+                transient = _transient(exc)
+                if transient is not None and transient.status == 429:
+                    raise transient from None
+                if transient is not None:
+                    raise Ambiguous(str(transient)) from None
+                raise
+
+        try:
+            return call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
+        except HTTPResponseError as exc:
+            raise self.error(exc, what) from None
+
+    def error(self, exc: HTTPResponseError, what: str) -> NotionError:
+        code = exc.code.value if hasattr(exc.code, "value") else str(exc.code)
+        message = str(exc)
+        if code == "unauthorized":
+            text = (f"Notion refused the token in {self.token_env} (unauthorized): check that {self.token_env} "
+                    "holds the integration's secret (notion.so/profile/integrations → your integration → "
+                    "Internal Integration Secret)")  # fmt: skip
+        elif code in ("object_not_found", "restricted_resource"):
+            text = (f"Notion cannot open {what} ({code}): share it with the integration: open the database in "
+                    "Notion, choose ••• → Connections → Connect to, and pick the integration "
+                    "(and check the id or URL in the config)")  # fmt: skip
+        elif code == "validation_error":
+            text = f"Notion refused the request for {what} (validation_error): {message}"
+        else:
+            text = f"Notion answered {exc.status} {code} for {what}: {message}"
+        return NotionError(text, code=code, status=exc.status, detail=message)
+
+    # -- paging ------------------------------------------------------------------------
+
+    def pages(self, what: str, fetch: Callable[[str | None], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Follow ``next_cursor`` to the end, one response at a time (never the whole list)."""
+        cursor: str | None = None
+        while True:
+            response = self.call(lambda: fetch(cursor), what)
+            if not isinstance(response, dict) or not isinstance(response.get("results"), list):
+                raise NotionError(f"Notion's answer for {what} has no results list; is base_url pointing at Notion?")
+            yield response
+            cursor = response.get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return

@@ -1,0 +1,372 @@
+"""Notion databases as a source of OKRs (or KPIs), through notion-client.
+
+Reads at the floor: one ``data_sources.query`` per 100 pages, asking only for
+the mapped properties (``filter_properties``). The data source id and schema of
+each database are kept in the state store, so only a first-ever run pays the
+two retrieve calls per database. Warm runs ask only for pages edited since the
+last pass (``last_edited_time``, with an overlap because Notion rounds it to
+the minute) and take the rest from the state store; a full read on the
+``full_refresh`` schedule (daily) drops pages that were trashed or moved.
+Writes: one ``pages.update`` per changed page, with every changed property.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from mappings import notion as mapping
+from syncd.model import ReadResult
+from syncd.source import Deferred, Role, SourceContext, SourceError
+
+from . import _notion_schema as schema
+from ._notion_transport import NotionError, Transport
+from ._notion_write import Writer
+from .pacing import pacer_for
+from .retry import RetryPolicy
+
+__all__ = ["NotionSource", "open", "OVERLAP"]
+
+#: Notion rounds ``last_edited_time`` down to the minute: ask again for that much before.
+OVERLAP = timedelta(minutes=2)
+_RECORD_FORMAT = 1
+
+
+def open(role: Role, config: Any, ctx: SourceContext) -> "NotionSource":  # noqa: A001 - the registry's name
+    return NotionSource(role, config, ctx)
+
+
+@dataclass
+class _Db:
+    key: str  # "objectives", "key_results", "okrs" (both in one) or "kpis"
+    id: str
+    base: str  # for messages: "the key results database"
+    fields: tuple[str, ...]
+    ds: str | None = None
+    schema: dict[str, Any] | None = None
+    props: dict[str, mapping.Prop] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refreshed: bool = False  # schema fetched in this pass
+
+    @property
+    def label(self) -> str:
+        title = (self.schema or {}).get("title")
+        return f"{self.base} {title!r} ({self.id})" if title else f"{self.base} {self.id}"
+
+
+class NotionSource(Writer):
+    service = "notion"
+
+    def __init__(self, role: Role, config: Any, ctx: SourceContext, *, policy: RetryPolicy | None = None):
+        self.name: str = config.name
+        self.role: Role = role
+        self.cfg = config
+        self.ctx = ctx
+        self.calls: Counter[str] = Counter()
+        self.policy = policy or RetryPolicy.from_config(ctx.config)
+        #: Wall clock for the full-refresh schedule (never ``ctx.now``: that is the evaluation's clock).
+        self.clock = time.time
+        self._transport: Transport | None = None
+        defaults = mapping.KPI_DEFAULTS if role == "kpis" else mapping.OKR_DEFAULTS
+        unknown = sorted(set(config.properties) - set(defaults))
+        if unknown:
+            raise SourceError(
+                f"{self.name}: properties.{unknown[0]} is not a field syncd maps; the fields are "
+                f"{', '.join(sorted(defaults))}"
+            )
+        if config.notion_version < "2025-09-03":
+            raise SourceError(
+                f"{self.name}: notion_version {config.notion_version!r} predates data sources, which syncd reads; "
+                "use 2025-09-03 or later"
+            )
+        self._defaults = defaults
+        self._dbs = self._databases()
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def _databases(self) -> dict[str, _Db]:
+        def db(key: str, ref: str, config_key: str, fields: Sequence[str]) -> _Db:
+            try:
+                ident = schema.parse_id(ref)
+            except ValueError as e:
+                raise SourceError(f"{self.name}: {config_key}: {e}") from None
+            label = {"okrs": "the OKR database", "kpis": "the KPI database"}.get(key, f"the {key.replace('_', ' ')} database")
+            return _Db(key, ident, label, tuple(fields))
+
+        if self.role == "kpis":
+            if not self.cfg.database:
+                raise SourceError(f"{self.name}: database: missing; give the id or URL of the KPI database")
+            return {"kpis": db("kpis", self.cfg.database, "database", mapping.KPI_READS)}
+        objectives, key_results = self.cfg.objectives, self.cfg.key_results
+        if not (objectives and key_results) or schema.parse_id(objectives) == schema.parse_id(key_results):
+            both = tuple(dict.fromkeys((*mapping.OBJECTIVE_READS, *mapping.KEY_RESULT_READS, "row_type")))
+            return {"okrs": db("okrs", objectives or key_results, "objectives" if objectives else "key_results", both)}
+        return {
+            "objectives": db("objectives", objectives, "objectives", mapping.OBJECTIVE_READS),
+            "key_results": db("key_results", key_results, "key_results", mapping.KEY_RESULT_READS),
+        }
+
+    def _token(self) -> str:
+        name = self.cfg.token_env
+        token = (self.ctx.env.get(name) or "").strip()
+        if not token and self.ctx.env.get(f"{name}_FILE"):
+            try:
+                token = Path(self.ctx.env[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
+            except OSError as e:
+                raise SourceError(f"{self.name}: cannot read the token file that {name}_FILE names: {e.strerror}") from None
+        if not token:
+            raise SourceError(
+                f"{self.name}: {name} is not set: put the Notion integration's secret in it "
+                "(or name another variable with token_env)"
+            )
+        return token
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            token = self._token()
+            config = self.ctx.config
+            self._transport = Transport(
+                token=token,
+                token_env=self.cfg.token_env,
+                base_url=self.cfg.base_url,
+                version=self.cfg.notion_version,
+                timeout=config.syncd.timeout.total_seconds(),
+                pacer=pacer_for("notion", token, config.limits.notion_per_second, 1.0),
+                policy=self.policy,
+                calls=self.calls,
+            )
+        return self._transport
+
+    def _call(self, fn: Any, what: str) -> Any:
+        try:
+            return self.transport.call(fn, what)
+        except Deferred:
+            raise
+        except SourceError as e:
+            if str(e).startswith(f"{self.name}:"):
+                raise
+            raise type(e)(f"{self.name}: {e}", **_extra(e)) from None
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _prepare(self, db: _Db, *, refresh: bool = False) -> None:
+        """Data source id and schema: from the state store, else (or when due) from Notion."""
+        cached = self.ctx.cache.get(self.name, f"db:{db.id}") or {}
+        db.ds = cached.get("ds")  # type: ignore[union-attr]
+        db.schema = cached.get("schema")  # type: ignore[union-attr]
+        age = self.clock() - float(cached.get("at", 0))  # type: ignore[union-attr]
+        due = age >= self.cfg.full_refresh.total_seconds()
+        c = self.transport.client
+        if not db.ds:
+            db.ds = self._data_source(db)
+        if refresh or due or not db.schema:
+            ds = self._call(lambda: c.data_sources.retrieve(db.ds), db.label)
+            db.schema = schema.compact(ds)
+            db.refreshed = True
+            self.ctx.cache.put(self.name, f"db:{db.id}", {"ds": db.ds, "schema": db.schema, "at": self.clock()})
+        self._resolve(db)
+
+    def _data_source(self, db: _Db) -> str:
+        c = self.transport.client
+        try:
+            found = self._call(lambda: c.databases.retrieve(db.id), db.label)
+        except NotionError as e:
+            if e.code != "object_not_found":
+                raise
+            try:  # the config may name the data source itself
+                self._call(lambda: c.data_sources.retrieve(db.id), db.label)
+                return db.id
+            except NotionError:
+                raise e from None
+        sources = found.get("data_sources") or []
+        if not sources:
+            raise SourceError(f"{self.name}: {db.label} has no data source; is it a linked database? "
+                              "Give the id of the original database")  # fmt: skip
+        return sources[0]["id"]
+
+    def _resolve(self, db: _Db) -> None:
+        assert db.schema is not None
+        explicit = dict(self.cfg.properties)
+        db.props, missing, _ = schema.resolve(db.schema, db.fields, self._defaults, explicit, db.label)
+        if missing and (len(self._dbs) == 1 or all(self._explicit_missing_everywhere(m) for m in missing)):
+            raise SourceError(f"{self.name}: " + "; ".join(missing))
+
+    def _explicit_missing_everywhere(self, message: str) -> bool:
+        name = message.split(" ", 1)[0].removeprefix("properties.")
+        return not any(name in d.props for d in self._dbs.values() if d.schema)
+
+    def _notes(self) -> list[str]:
+        notes: list[str] = []
+        for db in self._dbs.values():
+            if db.schema:
+                notes.extend(schema.resolve(db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label)[2])
+        return notes
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read(self) -> ReadResult:
+        for db in self._dbs.values():
+            self._prepare(db)
+        for db in self._dbs.values():
+            self._read_pages(db)
+        result = ReadResult(notes=self._notes())
+        if self.role == "kpis":
+            db = self._dbs["kpis"]
+            result.kpis = mapping.build_kpis(self._with_refs(db, db.records.values()), db.props, self.name)
+        else:
+            if "okrs" in self._dbs:
+                db = self._dbs["okrs"]
+                rows = list(self._with_refs(db, db.records.values()))
+                objs = [r for r in rows if mapping.row_kind(r) == "objective"]
+                krs = [r for r in rows if mapping.row_kind(r) == "key_result"]
+                props_o = props_k = db.props
+            else:
+                o, k = self._dbs["objectives"], self._dbs["key_results"]
+                objs, krs = list(self._with_refs(o, o.records.values())), list(self._with_refs(k, k.records.values()))
+                props_o, props_k = o.props, k.props
+            result.objectives, result.errors = mapping.build_okrs(objs, krs, props_o, props_k, self.name)
+        if not self.ctx.dry_run and self.cfg.comment_on_change:
+            result.errors.extend(self._comments().resume())
+        return result
+
+    @staticmethod
+    def _with_refs(db: _Db, records: Any) -> Iterator[dict[str, Any]]:
+        for rec in records:
+            yield {**rec, "ref": f"{db.key}/{rec['id']}"}
+
+    def _fingerprint(self, db: _Db) -> str:
+        data = json.dumps([_RECORD_FORMAT, schema.props_to_json(db.props)], sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def _read_pages(self, db: _Db, *, retried: bool = False) -> None:
+        snap = self.ctx.cache.get(self.name, f"pages:{db.id}") or {}
+        fp = self._fingerprint(db)
+        wall = self.clock()
+        full = (
+            not snap
+            or snap.get("fp") != fp  # type: ignore[union-attr]
+            or wall - float(snap.get("full_at", 0)) >= self.cfg.full_refresh.total_seconds()  # type: ignore[union-attr]
+            or not snap.get("cutoff")  # type: ignore[union-attr]
+        )
+        records: dict[str, dict[str, Any]] = {} if full else dict(snap["pages"])  # type: ignore[index]
+        query: dict[str, Any] = {"page_size": 100}
+        if not full:
+            query["filter"] = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": snap["cutoff"]}}  # type: ignore[index]
+        ids = sorted({_unquote(p.id) for p in db.props.values()})
+        c, t = self.transport.client, self.transport
+        t.server_date = None
+        first_date: datetime | None = None
+        newest: str | None = None
+        drift = False
+
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            extra = {"start_cursor": cursor} if cursor else {}
+            return c.data_sources.query(db.ds, filter_properties=ids, **query, **extra)
+
+        try:
+            for response in t.pages(db.label, fetch):
+                if first_date is None:
+                    first_date = t.server_date
+                for page in response["results"]:
+                    if page.get("object") != "page" or "id" not in page:
+                        continue
+                    if page.get("in_trash") or page.get("archived") or page.get("is_archived"):
+                        records.pop(page["id"], None)
+                        continue
+                    rec = mapping.extract(page, db.props.values())
+                    if len(rec["v"]) < len(db.props):
+                        drift = True
+                    if rec.pop("more", None):
+                        self._full_relations(db, rec, page)
+                    records[page["id"]] = rec
+                    edited = page.get("last_edited_time")
+                    if edited and (newest is None or edited > newest):
+                        newest = edited
+        except NotionError as e:
+            if e.code != "validation_error" or retried:
+                raise self._named(e)
+            self._prepare(db, refresh=True)  # a mapped property id the query no longer knows
+            self.ctx.cache.put(self.name, f"pages:{db.id}", {})
+            return self._read_pages(db, retried=True)
+        if drift and not retried:
+            self._prepare(db, refresh=True)
+            if self._fingerprint(db) != fp or not records:
+                return self._read_pages(db, retried=True)
+        db.records = records
+        cutoff = self._cutoff(first_date, newest, None if full else snap.get("cutoff"))  # type: ignore[union-attr]
+        self.ctx.cache.put(self.name, f"pages:{db.id}", {
+            "fp": self._fingerprint(db), "full_at": wall if full else snap.get("full_at"),  # type: ignore[union-attr]
+            "cutoff": cutoff, "pages": records,
+        })  # fmt: skip
+
+    @staticmethod
+    def _cutoff(server: datetime | None, newest: str | None, previous: str | None) -> str | None:
+        """Where the next incremental read starts: the server's clock at this read, floored to
+        the minute, less the overlap; without a Date header, the newest edit seen."""
+        if server is not None:
+            at = server.astimezone(timezone.utc).replace(second=0, microsecond=0) - OVERLAP
+        elif newest:
+            at = datetime.fromisoformat(newest.replace("Z", "+00:00")) - OVERLAP
+        else:
+            return previous
+        return at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def _full_relations(self, db: _Db, rec: dict[str, Any], page: Mapping[str, Any]) -> None:
+        """A relation cut at 25 references in query results, fetched in full."""
+        c, t = self.transport.client, self.transport
+        for name in [k for k, v in (page.get("properties") or {}).items() if v.get("has_more")]:
+            prop_id = page["properties"][name]["id"]
+            p = next((p for p in db.props.values() if p.id == prop_id or p.name == name), None)
+            if p is None:
+                continue
+            ids: list[str] = []
+            for response in t.pages(f"{p.name!r} of {page.get('url') or page['id']}", lambda cursor: c.pages.properties.retrieve(
+                page["id"], _unquote(prop_id), page_size=100, **({"start_cursor": cursor} if cursor else {})
+            )):  # fmt: skip
+                ids.extend((r.get("relation") or {}).get("id") for r in response["results"] if r.get("relation"))
+            rec["v"][p.field] = ids
+
+    def _named(self, e: SourceError) -> SourceError:
+        return e if str(e).startswith(f"{self.name}:") else type(e)(f"{self.name}: {e}", **_extra(e))
+
+    # -- check / close --------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            for db in self._dbs.values():
+                db.ds = self._data_source(db)
+                ds = self._call(lambda: self.transport.client.data_sources.retrieve(db.ds), db.label)
+                db.schema = schema.compact(ds)
+                _, missing, notes = schema.resolve(db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label)
+                problems.extend(missing)
+        except SourceError as e:
+            problems.append(str(e))
+        return problems
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _unquote(prop_id: str) -> str:
+    """Property ids come URL-encoded; httpx would encode them again in a query string."""
+    return unquote(prop_id)
+
+
+def _extra(e: SourceError) -> dict[str, Any]:
+    if isinstance(e, NotionError):
+        return {"code": e.code, "status": e.status, "detail": e.detail}
+    if isinstance(e, Deferred):
+        return {"retry_after": e.retry_after}
+    return {}
+
