@@ -25,7 +25,7 @@ from notion_client.errors import HTTPResponseError, RequestTimeoutError
 from syncd.source import SourceError
 
 from .pacing import Pacer
-from .retry import RetryPolicy, Transient, call
+from .retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["NotionError", "Ambiguous", "Transport", "endpoint_of"]
 
@@ -68,20 +68,6 @@ class Ambiguous(Exception):
     """A non-idempotent call failed in a way that may or may not have taken effect."""
 
 
-def _retry_after(headers: httpx.Headers | None) -> float | None:
-    value = (headers or {}).get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-            return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
 def _transient(exc: BaseException) -> Transient | None:
     """The retryable reading of a failure, or None when retrying will not help."""
     if isinstance(exc, RequestTimeoutError):
@@ -91,7 +77,7 @@ def _transient(exc: BaseException) -> Transient | None:
             code = exc.code.value if hasattr(exc.code, "value") else exc.code
             if code == "notionhq_client_response_error":
                 code = {529: "service_overload", 502: "bad_gateway"}.get(exc.status, f"HTTP {exc.status}")
-            return Transient(f"Notion answered {exc.status} {code}", retry_after=_retry_after(exc.headers), status=exc.status)
+            return Transient(f"Notion answered {exc.status} {code}", retry_after=parse_retry_after((exc.headers or {}).get("retry-after")), status=exc.status)
         return None
     if isinstance(exc, httpx.TransportError):
         return Transient(f"the connection to Notion failed ({type(exc).__name__})")

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections import Counter
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,7 +25,7 @@ from gspread.http_client import HTTPClient
 from syncd.source import SourceError
 
 from .pacing import Pacer, fingerprint
-from .retry import RetryPolicy, Transient, call
+from .retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["API_ORIGIN", "SCOPES", "Transport", "load_credentials"]
 
@@ -36,19 +34,6 @@ SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 
 
 # --- transport -------------------------------------------------------------------
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def _kind(method: str, url: str) -> str:
@@ -97,7 +82,7 @@ class Transport(HTTPClient):
             status = response.status_code
             if status in (408, 429) or status >= 500:
                 raise Transient(f"{kind} answered {status} {_google_message(response)}",
-                                retry_after=_retry_after(response), status=status)
+                                retry_after=parse_retry_after(response.headers.get("Retry-After")), status=status)
             if not response.ok:
                 raise APIError(response)
             try:

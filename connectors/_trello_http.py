@@ -15,7 +15,7 @@ import httpx
 from syncd.source import SourceError
 
 from .pacing import Pacer
-from .retry import RetryPolicy, Transient, call
+from .retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["Transport", "TrelloError", "Pacers"]
 
@@ -62,12 +62,9 @@ def retry_after(response: httpx.Response) -> float | None:
     that keeps hitting 429 is locked out for the rest of the window). Without
     either, the policy's exponential backoff decides.
     """
-    value = response.headers.get("retry-after")
-    try:
-        if value is not None:
-            return max(0.0, float(value))
-    except ValueError:
-        pass
+    after = parse_retry_after(response.headers.get("retry-after"))
+    if after is not None:
+        return after
     if response.status_code != 429:
         return None
     windows = []

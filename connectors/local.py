@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mappings.table import CellWrite, TableMapping
+from mappings.table import CellWrite, TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Role, SourceContext, SourceError
 
@@ -32,15 +32,6 @@ def open(role: Role, config: Any, ctx: SourceContext) -> "CsvFile | XlsxFile":  
     path = ctx.config.resolve(config.path)
     cls = CsvFile if config.type == "csv" else XlsxFile
     return cls(role, config, path)
-
-
-def _col_letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _replace_atomically(path: Path, data: bytes) -> None:
@@ -118,7 +109,7 @@ class _LocalFile:
 
 class CsvFile(_LocalFile):
     def _label(self, row: int, col: int) -> str:
-        return f"{self.path.name} row {row}, column {_col_letter(col)}"
+        return f"{self.path.name} row {row}, column {col_letters(col)}"
 
     def _decode(self, data: bytes) -> tuple[bytes, str]:
         bom = _BOM if data.startswith(_BOM) else b""
@@ -187,7 +178,7 @@ class CsvFile(_LocalFile):
 class XlsxFile(_LocalFile):
     def _label(self, row: int, col: int) -> str:
         sheet = self.config.worksheet or "first sheet"
-        return f"{self.path.name} {sheet}!{_col_letter(col)}{row}"
+        return f"{self.path.name} {sheet}!{col_letters(col)}{row}"
 
     def _sheet(self, workbook: Any) -> Any:
         if self.config.worksheet is None:

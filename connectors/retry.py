@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -23,7 +25,7 @@ from syncd.source import Deferred, SourceError
 
 from .pacing import Pacer
 
-__all__ = ["Transient", "RetryPolicy", "call", "retry_listeners"]
+__all__ = ["Transient", "RetryPolicy", "call", "parse_retry_after", "retry_listeners"]
 
 T = TypeVar("T")
 
@@ -39,6 +41,23 @@ class Transient(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 @dataclass

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mappings.table import CellWrite
+from mappings.table import CellWrite, col_letters
 
 __all__ = [
     "COLOURS",
@@ -32,16 +32,6 @@ COLOURS: dict[str, dict[str, float]] = {
     "amber": {"red": 0.988, "green": 0.910, "blue": 0.698},  # #fce8b2
     "red": {"red": 0.957, "green": 0.780, "blue": 0.765},  # #f4c7c3
 }
-
-
-def col_letters(col: int) -> str:
-    """0 -> ``A``, 26 -> ``AA``."""
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def quote_title(title: str) -> str:

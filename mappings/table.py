@@ -18,7 +18,7 @@ from syncd.model import KPI, ItemError, KeyResult, Objective, Patch, ReadResult
 from syncd.parsing import parse_bool, parse_date, parse_number, parse_percent_fraction, parse_threshold
 from syncd.source import Role, SourceError
 
-__all__ = ["TableMapping", "CellWrite", "KPI_COLUMNS", "OKR_COLUMNS", "render"]
+__all__ = ["TableMapping", "CellWrite", "KPI_COLUMNS", "OKR_COLUMNS", "col_letters", "render"]
 
 KPI_COLUMNS = {
     "id": "ID",
@@ -76,6 +76,16 @@ class _ObjectiveRows:
     rows: list[int] = field(default_factory=list)
     #: Per row, what the objective's owned cells hold now (normalised).
     held: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def col_letters(col: int) -> str:
+    """0 -> ``A``, 26 -> ``AA``: how people name a column."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 def render(field_name: str, value: Any) -> Any:
