@@ -7,11 +7,13 @@ One failing source fails its own items only: the others still sync.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,9 +25,26 @@ from .model import KPI, Evaluation, ItemError, Objective, Patch, Warning
 from .source import Deferred, Source, SourceContext, SourceError
 from .state import StateStore
 
-__all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources"]
+__all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
 log = logging.getLogger("syncd.engine")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector while evaluating and diffing.
+
+    Both allocate a few objects per item and make no reference cycles; left
+    on, the collector rescans every live item again and again as a run grows,
+    which made 100,000 items cost 17 times what 10,000 do, not 10.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -187,14 +206,16 @@ def sync(
 
         # 2. evaluate (pure)
         history = state.kpi_history({k.id: k.value for k in kpis})
-        evaluation = evaluate(kpis, objectives, now=now, settings=EvalSettings.from_config(config), history=history)
+        with paused_gc():
+            evaluation = evaluate(kpis, objectives, now=now, settings=EvalSettings.from_config(config), history=history)
         evaluation.warnings[:0] = read_errors
         _label_sources(evaluation, kpis, objectives)
         if feeder_names:
             evaluation.kpis = [k for k in evaluation.kpis if k.source not in feeder_names]
 
         # 3. diff
-        patches = [p for p in desired_patches(evaluation, kpis, objectives) if p.source not in feeder_names]
+        with paused_gc():
+            patches = [p for p in desired_patches(evaluation, kpis, objectives) if p.source not in feeder_names]
         by_source: dict[str, list[Patch]] = defaultdict(list)
         for p in patches:
             by_source[p.source].append(p)

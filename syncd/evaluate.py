@@ -77,12 +77,15 @@ class EvalSettings:
 _DEFAULT = EvalSettings()
 
 
+_COLOURS: dict[str, Colour] = {
+    "green": "green", "amber": "amber", "red": "red",
+    "on_track": "green", "done": "green", "at_risk": "amber", "off_track": "red",
+}  # fmt: skip
+
+
 def colour_of(status: str | None) -> Colour | None:
     """The colour a status is shown in: on track and done green, at risk amber, off track red."""
-    return {
-        "green": "green", "amber": "amber", "red": "red",
-        "on_track": "green", "done": "green", "at_risk": "amber", "off_track": "red",
-    }.get(status or "")  # type: ignore[return-value]  # fmt: skip
+    return _COLOURS.get(status or "")
 
 
 def _fmt(x: float | tuple[float, float] | None) -> str:

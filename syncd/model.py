@@ -158,7 +158,7 @@ class Evaluation:
 # --- Between engine and sources -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Patch:
     """One owned field of one item to set to a new value.
 
