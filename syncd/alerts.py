@@ -220,7 +220,7 @@ class Alerts:
             db.execute("DELETE FROM alert_outbox WHERE state != 'pending' AND created < ?",
                        ((datetime.now(timezone.utc) - _KEEP).isoformat(),))
         for key, alert in rows:
-            log.warning("alert %s: a message may not have arrived (syncd was stopped while posting it); "
+            log.warning("webhook %s: a message may not have arrived (syncd was stopped while posting it); "
                         "it is not posted again, so it is never sent twice", alert, extra={"alert": alert, "key": key})
         return len(rows)
 
@@ -265,10 +265,13 @@ class Alerts:
             if url is None:
                 self._warn_once(name, alert)
                 continue
-            self._send_one(key, name, kind, body, attempts, url)
+            retry_in = self._send_one(key, name, kind, body, attempts, url)
+            if retry_in is not None:
+                wait = min(wait, retry_in)
         return max(wait, 0.05)
 
-    def _send_one(self, key: str, name: str, kind: str, body: str, attempts: int, url: str) -> None:
+    def _send_one(self, key: str, name: str, kind: str, body: str, attempts: int, url: str) -> float | None:
+        """Post one row; return seconds until its next try when it must be tried again."""
         with self.store.transaction() as db:
             db.execute("UPDATE alert_outbox SET state = 'sending', attempts = attempts + 1 WHERE key = ?", (key,))
         try:
@@ -276,7 +279,7 @@ class Alerts:
         except _Stopping:
             with self.store.transaction() as db:  # its last attempt failed: it did not arrive
                 db.execute("UPDATE alert_outbox SET state = 'pending' WHERE key = ?", (key,))
-            return
+            return None
         except (Deferred, SourceError, AlertError) as e:
             attempts += 1
             retry_in = e.retry_after if isinstance(e, Deferred) else min(2.0**attempts, 300.0)
@@ -289,9 +292,9 @@ class Alerts:
             if self._on_sent:
                 self._on_sent(kind, False)
             more = "given up" if final else f"next try in {retry_in:.0f}s"
-            log.warning("alert %s: %s could not be sent: %s; %s", name, kind, e, more,
+            log.warning("webhook %s: the %s message could not be sent: %s; %s", name, kind, e, more,
                         extra={"alert": name, "kind": kind})
-            return
+            return None if final else retry_in
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE alert_outbox SET state = 'sent', sent = ?, last_error = NULL WHERE key = ?",
@@ -299,7 +302,8 @@ class Alerts:
             )
         if self._on_sent:
             self._on_sent(kind, True)
-        log.info("alert %s: %s sent", name, kind, extra={"alert": name, "kind": kind})
+        log.info("webhook %s: %s message sent", name, kind, extra={"alert": name, "kind": kind})
+        return None
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -315,9 +319,9 @@ class Alerts:
             return
         self._warned.add(name)
         if alert is None:
-            log.warning("alert %s is no longer in the config; its queued messages wait until it is back", name)
+            log.warning("webhook %s is no longer in the config; its queued messages wait until it is back", name)
         else:
-            log.error("alert %s: the environment variable %s is not set; messages wait until it is "
+            log.error("webhook %s: the environment variable %s is not set; messages wait until it is "
                       "(set it and restart syncd)", name, alert.url_env, extra={"alert": name})
 
     def _post(self, url: str, body: str, key: str, name: str) -> None:

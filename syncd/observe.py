@@ -75,6 +75,7 @@ class Metrics:
                 counts[k.status] = counts.get(k.status, 0) + 1
         for o in report.evaluation.objectives:
             if o.source == name:
+                counts[o.status] = counts.get(o.status, 0) + 1
                 for kr in o.key_results:
                     counts[kr.status] = counts.get(kr.status, 0) + 1
         if outcome.outcome != "failed":  # a failed read tells nothing about the items
@@ -141,7 +142,7 @@ class HealthServer:
 
         self._httpd = Server((host, port), Handler)
         self.address = self._httpd.server_address[:2]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,), name="http", daemon=True)
         self._thread.start()
 
     @property

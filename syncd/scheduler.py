@@ -37,6 +37,8 @@ _MAX_JITTER = 30.0
 class PassResult:
     outcome: str  # ok | partial | failed
     retry_after: float | None = None
+    #: Why it failed, for the log line.
+    reason: str = ""
 
 
 @dataclass(eq=False)
@@ -209,13 +211,14 @@ class Scheduler:
             self._set_next(slot, delay)
             if result.outcome == "failed":
                 log.warning(
-                    "source %s: failed %d pass(es) in a row; next try in %s",
-                    slot.name, slot.failures, _human(delay),
-                    extra={"source": slot.name, "failures_in_a_row": slot.failures, "retry_in": round(delay, 3)},
+                    "source %s: failed (%d pass(es) in a row): %s; next try in %s",
+                    slot.name, slot.failures, result.reason or "see above", _human(delay),
+                    extra={"event": "pass", "source": slot.name, "outcome": "failed",
+                           "failures_in_a_row": slot.failures, "retry_in": round(delay, 3)},
                 )
             elif result.outcome == "partial":
                 log.info(
-                    "source %s: work left over; next pass in %s", slot.name, _human(delay),
+                    "source %s: the rest of its work moves to the next pass, in %s", slot.name, _human(delay),
                     extra={"source": slot.name, "retry_in": round(delay, 3)},
                 )
 

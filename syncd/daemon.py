@@ -1,0 +1,358 @@
+"""``syncd run``: the long-running service; ``syncd status``: what it last did.
+
+The service holds the state file's lock for its whole life, syncs each source
+on its own schedule (:mod:`syncd.scheduler`), sends alerts
+(:mod:`syncd.alerts`), serves ``/healthz`` and ``/metrics``
+(:mod:`syncd.observe`), and logs to stderr with secrets redacted
+(:mod:`syncd.logs`). SIGTERM/SIGINT stop it cleanly, SIGHUP reloads the config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from connectors.pacing import reset_pacers
+from connectors.retry import retry_listeners
+
+from .alerts import Alerts
+from .config import Config, ConfigError, load_config
+from .lock import LockError, hold
+from .logs import Redactor, secret_values, setup_logging
+from .observe import HealthServer, Metrics, parse_listen
+from .scheduler import PassResult, Scheduler, Slot
+from .state import StateStore
+
+__all__ = ["run", "status", "Daemon", "STOP_GRACE"]
+
+log = logging.getLogger("syncd.daemon")
+
+#: How long SIGTERM waits for passes in flight before exiting anyway. Every
+#: write is atomic (a file rename, one HTTP call, a SQLite transaction), so a
+#: pass cut short is simply run again at the next start.
+STOP_GRACE = 5.0
+#: A scheduler that has not ticked for this long is reported dead by /healthz.
+_TICK_DEADLINE = 15.0
+_MIN_INTERVAL = 0.1
+
+
+def run(config: Config, *, log_format: str | None = None) -> int:
+    """Run the service until SIGTERM or SIGINT. Exit 0 after a clean stop, 1 when
+    it cannot start (another instance holds the state file), 2 for a bad config."""
+    redactor = Redactor(secret_values(config, os.environ))
+    setup_logging(log_format, redactor)
+    # The daemon's own line for each pass says what the engine's warning would.
+    logging.getLogger("syncd.engine").setLevel(logging.ERROR)
+    if config.syncd.listen:
+        try:
+            parse_listen(config.syncd.listen)
+        except ValueError as e:
+            log.error("configuration %s is wrong: %s", config.path, e)
+            return 2
+    try:
+        with hold(config.state_path):
+            return Daemon(config, redactor).serve()
+    except LockError as e:
+        log.error("refusing to start: %s", e, extra={"event": "refused"})
+        return 1
+
+
+class Daemon:
+    def __init__(self, config: Config, redactor: Redactor, env: Any = None):
+        self.config = config
+        self.redactor = redactor
+        self.env = os.environ if env is None else env
+        self.metrics = Metrics()
+        self.scheduler = Scheduler(self._pass)
+        self.heartbeat = time.monotonic()
+        self.last_success: dict[str, str] = {}
+        self._stopping: str | None = None
+        self._reload = False
+        self._next_digest_check = 0.0
+
+    # -- life cycle --------------------------------------------------------------------
+
+    def serve(self) -> int:
+        config = self.config
+        self.store = StateStore(config.state_path)
+        self.alerts = Alerts(config, self.store, self.env, on_sent=self._on_alert)
+        server: HealthServer | None = None
+        if config.syncd.listen:
+            try:
+                server = HealthServer(config.syncd.listen, self.metrics, self.health)
+            except OSError as e:
+                log.error("cannot listen on %s: %s; free the port or change [syncd].listen",
+                          config.syncd.listen, e.strerror or e)
+                self.store.close()
+                return 1
+            log.info("serving /healthz and /metrics on %s", server.url, extra={"event": "listening", "url": server.url})
+        retry_listeners.append(self.metrics.on_retry)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self._load_history()
+        self.alerts.start()
+        self.metrics.alerts_pending.set(self.alerts.pending())
+        failures = {cfg.name: self.store.failures_in_a_row(cfg.name) for _, cfg in config.sources()}
+        self.scheduler.configure(self._sources(config), failures)
+        log.info("syncd started (pid %d): %d source(s), state %s", os.getpid(), len(self.scheduler.slots),
+                 config.state_path, extra={"event": "started", "pid": os.getpid()})
+        try:
+            self._loop()
+        finally:
+            self._shutdown(server)
+        return 0
+
+    def _loop(self) -> None:
+        wake = self.scheduler.wake
+        while not self._stopping:
+            wake.clear()
+            self.heartbeat = time.monotonic()
+            self.metrics.heartbeat.set(time.time())
+            if self._reload:
+                self._reload = False
+                self.reload()
+            delay = self.scheduler.tick()
+            self._check_digest()
+            wake.wait(delay)
+
+    def _shutdown(self, server: HealthServer | None) -> None:
+        self.scheduler.paused = True
+        busy = self.scheduler.running()
+        log.info("stopping (%s)%s", self._stopping or "error",
+                 f"; waiting for the pass of {', '.join(busy)} to finish" if busy else "", extra={"event": "stopping"})
+        busy = self.scheduler.wait_idle(STOP_GRACE)
+        if busy:
+            log.warning("stopping with the pass of %s still running: every write is atomic, "
+                        "and the next start syncs it again", ", ".join(busy), extra={"event": "interrupted"})
+        self.alerts.stop(timeout=2.0)
+        if server is not None:
+            server.close()
+        if self.metrics.on_retry in retry_listeners:
+            retry_listeners.remove(self.metrics.on_retry)
+        if not busy:
+            self.store.close()
+        log.info("syncd stopped", extra={"event": "stopped"})
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        self._stopping = signal.Signals(signum).name
+        self.scheduler.wake.set()
+
+    def _on_hup(self, signum: int, frame: Any) -> None:
+        self._reload = True
+        self.scheduler.wake.set()
+
+    def reload(self) -> bool:
+        """SIGHUP: read the config again; a bad one is refused and the running one kept."""
+        old = self.config
+        try:
+            new = load_config(old.path or "syncd.toml")
+        except ConfigError as e:
+            log.error("config reload refused, the running config is kept: %s", e, extra={"event": "reload_refused"})
+            return False
+        if new.state_path != old.state_path:
+            log.error("config reload refused, the running config is kept: [syncd].state changed from %s to %s; "
+                      "restart syncd to move to another state file", old.state_path, new.state_path,
+                      extra={"event": "reload_refused"})
+            return False
+        if new.syncd.listen != old.syncd.listen:
+            log.warning("[syncd].listen changed: it takes effect at the next restart")
+        if new.limits != old.limits:
+            reset_pacers()  # else the first limit seen per credential stays in force
+        self.redactor.add(secret_values(new, self.env))
+        self.config = new
+        self.alerts.reconfigure(new)
+        self.scheduler.configure(self._sources(new))
+        log.info("config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots),
+                 extra={"event": "reloaded"})
+        return True
+
+    @staticmethod
+    def _sources(config: Config) -> list[tuple[str, Any, float]]:
+        return [(role, cfg, max(config.interval_of(cfg).total_seconds(), _MIN_INTERVAL)) for role, cfg in config.sources()]
+
+    # -- one pass ----------------------------------------------------------------------
+
+    def _pass(self, slot: Slot) -> PassResult:
+        from .engine import sync
+
+        config, name = self.config, slot.name
+        now = datetime.now(timezone.utc)
+        log.debug("pass of %s started", name, extra={"event": "pass_started", "source": name})
+        try:
+            report = sync(config, now=now, sources=[(slot.role, slot.cfg)], state=self.store)
+        except Exception as e:  # noqa: BLE001 - a bug in one source's pass fails that source only
+            reason = self.redactor(f"internal error: {type(e).__name__}: {e}")
+            log.error("source %s: the pass crashed: %s", name, reason, exc_info=True,
+                      extra={"event": "pass", "source": name, "outcome": "failed"})
+            self._record_crash(name, slot.cfg.type, now, reason)
+            self.metrics.record_outcome(name, "failed", time.time())
+            return PassResult("failed", reason=reason)
+        out = report.sources[name]
+        ended = time.time()
+        self.metrics.record_pass(report, name, ended)
+        if out.outcome == "ok":
+            self.last_success[name] = datetime.fromtimestamp(ended, timezone.utc).isoformat(timespec="seconds")
+        try:
+            self.alerts.observe(report)
+            self.metrics.alerts_pending.set(self.alerts.pending())
+        except Exception:  # noqa: BLE001
+            log.exception("alerts: could not record the colours of %s", name)
+        fields = {"event": "pass", "source": name, "outcome": out.outcome, "items": out.items,
+                  "writes": out.writes, "duration": round(report.duration, 3), "api_calls": report.api_calls}
+        reason = "; ".join(out.errors[:3])
+        if out.outcome == "ok":
+            log.info("source %s: ok, %d item(s), %d written, %.2fs", name, out.items, out.writes, report.duration,
+                     extra=fields)
+        elif out.outcome == "partial":
+            log.warning("source %s: partial (work left for the next pass): %s", name, reason, extra=fields)
+        return PassResult(out.outcome, out.retry_after, reason=reason)
+
+    def _record_crash(self, name: str, service: str, now: datetime, reason: str) -> None:
+        try:
+            self.store.record_run(name, started=now, now=now, outcome="failed", summary={
+                "service": service, "items": 0, "writes": 0, "statuses": {}, "errors": [reason]})
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the failed pass of %s", name)
+
+    def _on_alert(self, kind: str, sent: bool) -> None:
+        (self.metrics.alerts_sent if sent else self.metrics.alerts_failed).labels(kind).inc()
+        self.metrics.alerts_pending.set(self.alerts.pending())
+
+    def _check_digest(self) -> None:
+        if time.monotonic() < self._next_digest_check or not any(a.digest_day for a in self.config.alerts):
+            return
+        self._next_digest_check = time.monotonic() + 10.0
+        try:
+            self.alerts.check_digest(datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001
+            log.exception("alerts: could not prepare the weekly digest")
+
+    # -- health ------------------------------------------------------------------------
+
+    def _load_history(self) -> None:
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT source, MAX(id), started FROM runs WHERE outcome = 'ok' GROUP BY source").fetchall()
+        for source, _, started in rows:
+            self.last_success[source] = started
+            try:
+                self.metrics.last_success.labels(source).set(datetime.fromisoformat(started).timestamp())
+            except ValueError:
+                pass
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """/healthz: alive and no source failing ``[syncd].unhealthy_after`` passes in a row."""
+        age = time.monotonic() - self.heartbeat
+        alive = age < _TICK_DEADLINE and not self._stopping
+        limit = self.config.syncd.unhealthy_after
+        sources: dict[str, Any] = {}
+        reasons: list[str] = []
+        if not alive:
+            reasons.append("syncd is stopping" if self._stopping else f"the scheduler has not run for {age:.0f}s")
+        for slot in list(self.scheduler.slots.values()):
+            sources[slot.name] = {
+                "failures_in_a_row": slot.failures,
+                "last_outcome": slot.last_outcome,
+                "last_success": self.last_success.get(slot.name),
+                "running": slot.running,
+            }
+            if slot.failures >= limit:
+                reasons.append(f"source {slot.name} failed {slot.failures} passes in a row (unhealthy after {limit})")
+        ok = not reasons
+        failing = [n for n, s in sources.items() if s["failures_in_a_row"] >= limit]
+        return ok, {"status": "ok" if ok else "unhealthy", "reasons": reasons, "failing": failing,
+                    "scheduler": {"alive": alive, "seconds_since_tick": round(age, 1)},
+                    "unhealthy_after": limit, "sources": sources}
+
+
+# --- syncd status ------------------------------------------------------------------------
+
+
+def status(config: Config, *, fmt: str = "text") -> int:
+    """Print the last pass of each source from the state store; touches no service."""
+    path = config.state_path
+    pid = _holder(path)
+    data: dict[str, Any] = {"state": str(path), "service": {"running": pid is not None, "pid": pid},
+                            "sources": [], "alerts": {}}
+    if path.exists():
+        store = StateStore(path, readonly=True)
+        try:
+            runs = {r["source"]: r for r in store.last_runs()}
+            names = [cfg.name for _, cfg in config.sources()]
+            for name in names + sorted(set(runs) - set(names)):
+                entry = {"source": name, "outcome": "never run", **runs.get(name, {})}
+                entry["failures_in_a_row"] = store.failures_in_a_row(name)
+                entry["configured"] = name in names
+                data["sources"].append(entry)
+            try:
+                with store.transaction() as db:
+                    data["alerts"] = dict(db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall())
+            except sqlite3.OperationalError:
+                pass  # no alert table yet
+        finally:
+            store.close()
+    else:
+        data["sources"] = [{"source": cfg.name, "outcome": "never run", "configured": True, "failures_in_a_row": 0}
+                           for _, cfg in config.sources()]
+    if fmt == "json":
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_status(data, sys.stdout)
+    return 0
+
+
+def _holder(state_path: Path) -> int | None:
+    """The pid of a live syncd holding the state file's lock (read, never taken)."""
+    try:
+        pid = int(Path(f"{state_path}.lock").read_text().strip() or 0)
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid
+    return pid if b"syncd" in cmdline else None
+
+
+def _print_status(data: dict[str, Any], out: Any) -> None:
+    service = f"running (pid {data['service']['pid']})" if data["service"]["running"] else "not running"
+    print(f"syncd status: state {data['state']}; service {service}", file=out)
+    if not Path(data["state"]).exists():
+        print("no pass recorded yet (start `syncd run`, or run `syncd sync`)", file=out)
+    width = max((len(s["source"]) for s in data["sources"]), default=0)
+    for s in data["sources"]:
+        line = f"  {s['source']:<{width}}  {s['outcome']:<9}"
+        if "started" in s:
+            line += f" {_when(s['started'])}"
+            statuses = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(s.get("statuses", {}).items()))
+            line += f"  {s.get('items', 0)} item(s)" + (f" ({statuses})" if statuses else "")
+            line += f", {s.get('writes', 0)} written"
+        if s.get("failures_in_a_row", 0) > 1:
+            line += f"; failed {s['failures_in_a_row']} passes in a row"
+        if not s.get("configured", True):
+            line += "  (no longer in the config)"
+        print(line, file=out)
+        for err in s.get("errors", [])[:5]:
+            print(f"      error: {err}", file=out)
+    if data["alerts"]:
+        print("alerts: " + ", ".join(f"{v} {k}" for k, v in sorted(data["alerts"].items())), file=out)
+
+
+def _when(iso: str) -> str:
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    ago = (datetime.now(timezone.utc) - t).total_seconds()
+    span = f"{ago:.0f}s" if ago < 120 else f"{ago / 60:.0f}m" if ago < 7200 else f"{ago / 3600:.1f}h"
+    return f"{t.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC ({span} ago)"
