@@ -39,6 +39,10 @@ def _replace_atomically(path: Path, data: bytes) -> None:
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & 0o222:
         raise SourceError(f"{path}: the file is read-only; make it writable by the user running syncd")
+    # A process killed between writing and renaming leaves its temporary file:
+    # the state lock says no other syncd is writing, so it is safe to remove.
+    for leftover in path.parent.glob(f".{path.name}.*.syncd-tmp"):
+        leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".syncd-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -100,35 +100,50 @@ class StateStore:
 
     # -- KPI history ---------------------------------------------------------------
 
+    def _latest(self, kpis: Iterable[str]) -> dict[str, list[tuple[float | None, str]]]:
+        """The two newest (value, first_seen) of each KPI, newest first, in one query."""
+        wanted = list(kpis)
+        out: dict[str, list[tuple[float | None, str]]] = {k: [] for k in wanted}
+        with self._lock:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM wanted")
+            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in wanted))
+            rows = self._db.execute(
+                "SELECT kpi, value, first_seen FROM ("
+                "  SELECT v.kpi, v.value, v.first_seen,"
+                "         ROW_NUMBER() OVER (PARTITION BY v.kpi ORDER BY v.first_seen DESC) AS n"
+                "  FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
+                ") WHERE n <= 2 ORDER BY kpi, n"
+            ).fetchall()
+            self._db.execute("DELETE FROM wanted")
+        for kpi, value, first_seen in rows:
+            out[kpi].append((value, first_seen))
+        return out
+
     def kpi_history(self, values: Mapping[str, float | None]) -> dict[str, KpiHistory]:
         """For each KPI and its current value: when syncd first saw that value,
         and the previous different value (for the trend)."""
         out: dict[str, KpiHistory] = {}
-        with self._lock:
-            for kpi, value in values.items():
-                rows = self._db.execute(
-                    "SELECT value, first_seen FROM kpi_values WHERE kpi = ? ORDER BY first_seen DESC LIMIT 2",
-                    (kpi,),
-                ).fetchall()
-                if rows and rows[0][0] == value:
-                    previous = rows[1][0] if len(rows) > 1 else None
-                    out[kpi] = KpiHistory(first_seen=datetime.fromisoformat(rows[0][1]), previous=previous)
-                else:
-                    out[kpi] = KpiHistory(first_seen=None, previous=rows[0][0] if rows else None)
+        for kpi, rows in self._latest(values).items():
+            value = values[kpi]
+            if rows and rows[0][0] == value:
+                previous = rows[1][0] if len(rows) > 1 else None
+                out[kpi] = KpiHistory(first_seen=datetime.fromisoformat(rows[0][1]), previous=previous)
+            else:
+                out[kpi] = KpiHistory(first_seen=None, previous=rows[0][0] if rows else None)
         return out
 
     def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None:
         """Remember each value that differs from the last one recorded."""
-        with self.transaction() as db:
-            for kpi, value in values.items():
-                last = db.execute(
-                    "SELECT value FROM kpi_values WHERE kpi = ? ORDER BY first_seen DESC LIMIT 1", (kpi,)
-                ).fetchone()
-                if last is None or last[0] != value:
-                    db.execute(
-                        "INSERT OR REPLACE INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?)",
-                        (kpi, value, _iso(now)),
-                    )
+        latest = self._latest(values)
+        changed = [
+            (kpi, value, _iso(now))
+            for kpi, value in values.items()
+            if not latest[kpi] or latest[kpi][0][0] != value
+        ]
+        if changed:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?)", changed)
 
     # -- writes and runs -------------------------------------------------------------
 

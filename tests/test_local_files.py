@@ -177,3 +177,13 @@ def test_unknown_column_field_is_reported(tmp_path, syncd):
     (tmp_path / "k.csv").write_text("KPI,Value\nNPS,41\n")
     run = syncd("sync", "--config", _config(tmp_path, extra='columns = { vaule = "Value" }\n'), "--now", NOW, "--format", "json")
     assert run.code == 1 and "unknown field(s) vaule" in run.json["errors"][0]["message"]
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_cleaned_up(tmp_path, syncd):
+    (tmp_path / "k.csv").write_text("KPI,Value,Direction,Green,Red\nNPS,41,higher,40,20\n")
+    leftover = tmp_path / ".k.csv.abc123.syncd-tmp"
+    leftover.write_text("half a file")
+    run = syncd("sync", "--config", _config(tmp_path), "--now", NOW)
+    assert run.code == 0, run.err
+    assert not leftover.exists()
+    assert (tmp_path / "k.csv").read_text().endswith("NPS,41,higher,40,20,Green\n")
