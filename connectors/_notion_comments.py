@@ -84,7 +84,7 @@ class Comments:
             self.intents.pop(key, None)
             self._save()
             hint = " (give the integration the 'Insert comments' capability)" if e.code == "restricted_resource" else ""
-            return ItemError(self.source, page, f"status written, but the comment was not posted: {e}{hint}")
+            return ItemError(self.source, page, f"status written, but the comment was not posted: {e}{hint}", fields=())
 
     def resume(self) -> list[ItemError]:
         """Finish intents a previous pass left (crash, ambiguous failure); drop stale ones."""

@@ -296,14 +296,17 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
     except SourceError as e:
         _fail(outcome, errors, f"nothing written: {e}", "failed")
         return []
-    failed_keys = {(f.item, f.message) for f in failed}
-    bad_items = {f.item for f in failed}
+    unwritten: set[tuple[str, str | None]] = set()
     for f in failed:
         errors.append(f)
         outcome.errors.append(f.message)
-    if failed_keys and outcome.outcome == "ok":
+        if f.fields is None:
+            unwritten.add((f.item, None))
+        else:
+            unwritten.update((f.item, name) for name in f.fields)
+    if failed and outcome.outcome == "ok":
         outcome.outcome = "failed"
-    done = [p for p in patches if p.item not in bad_items]
+    done = [p for p in patches if (p.item, None) not in unwritten and (p.item, p.field) not in unwritten]
     outcome.writes = len(done)
     return done
 

@@ -182,6 +182,9 @@ class ItemError:
     source: str
     item: str
     message: str
+    #: The item's fields that were not written: ``None`` for all of them, ``()``
+    #: when the value was written but a side effect failed (a colour, a comment).
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass
