@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from syncd.diff import normalise_status, same
@@ -286,6 +286,9 @@ class TableMapping:
             problems.append(
                 f"Updated at {self._where(number, 'updated')} is not a date ({_text(raw)!r}); write YYYY-MM-DD"
             )
+        if isinstance(value, datetime) and value.tzinfo is None and value.time() == time(0):
+            # An XLSX date cell arrives as a naive midnight: it is a date, aged in days.
+            return value.date()
         return value
 
     def _key_result(
@@ -342,7 +345,7 @@ class TableMapping:
         else:
             if kind_text:
                 problems.append(f"kind {kind_text!r} at {self._where(number, 'kind')} is not metric, milestone "
-                                "or checklist; read as metric")
+                                "or checklist; write one of those (empty is metric)")
             looks_bool = parse_bool(current_raw) is not None and parse_number(current_raw).value is None
             kind = "milestone" if (start is None and target is None and looks_bool) else "metric"
         kr = KeyResult(
@@ -366,7 +369,10 @@ class TableMapping:
         elif kind == "checklist":
             kr.checklist = _fraction_pair(_text(current_raw))
             if kr.checklist is None:
-                kr.current_reason = f"{self._where(number, 'current')}: write checklist progress as done/all, e.g. 3/5"
+                shown = _text(current_raw)
+                kr.current_reason = (f"{self._where(number, 'current')}: "
+                                     + (f"{shown!r} is not checklist progress; " if shown else "empty; ")
+                                     + "write it as done/all, e.g. 3/5")
         else:
             parsed = parse_number(current_raw, locale=self.locale)
             kr.current = parsed.value
@@ -376,8 +382,9 @@ class TableMapping:
         if _text(weight_raw):
             weight = parse_number(weight_raw, locale=self.locale).value
             if weight is None or weight <= 0:
+                # A problem marks the key result invalid: say how to fix it, not "1 is used".
                 problems.append(f"weight {_text(weight_raw)!r} at {self._where(number, 'weight')} is not a positive "
-                                "number; 1 is used")
+                                "number; write a number above 0, or leave it empty for 1")
             else:
                 kr.weight = weight
         kr.written = self._written(number, row, ("progress", "status"))

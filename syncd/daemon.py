@@ -22,6 +22,7 @@ from typing import Any
 
 from connectors.pacing import reset_pacers
 from connectors.retry import retry_listeners
+from connectors.retry import stopping as stop_calls
 
 from .alerts import Alerts
 from .config import Config, ConfigError, load_config
@@ -37,11 +38,17 @@ log = logging.getLogger("syncd.daemon")
 
 #: How long SIGTERM waits for passes in flight before exiting anyway. Every
 #: write is atomic (a file rename, one HTTP call, a SQLite transaction), so a
-#: pass cut short is simply run again at the next start.
+#: pass cut short is simply run again at the next start. A pass over HTTP ends
+#: sooner: from SIGTERM on, :data:`connectors.retry.stopping` lets no new call
+#: start, so it ends at its next call boundary, as partial.
 STOP_GRACE = 5.0
 #: A scheduler that has not ticked for this long is reported dead by /healthz.
 _TICK_DEADLINE = 15.0
 _MIN_INTERVAL = 0.1
+#: How soon the loop notices a signal. The handlers only set a flag: one that
+#: took a lock (``Event.set``) could deadlock against the main thread it
+#: interrupted while that thread held the same lock, entering ``wake.wait``.
+_SIGNAL_POLL = 0.05
 
 
 def run(config: Config, *, log_format: str | None = None) -> int:
@@ -95,6 +102,7 @@ class Daemon:
                 return 1
             log.info("serving /healthz and /metrics on %s", server.url, extra={"event": "listening", "url": server.url})
         retry_listeners.append(self.metrics.on_retry)
+        stop_calls.clear()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -122,10 +130,11 @@ class Daemon:
                 self.reload()
             delay = self.scheduler.tick()
             self._check_digest()
-            wake.wait(delay)
+            wake.wait(min(delay, _SIGNAL_POLL))
 
     def _shutdown(self, server: HealthServer | None) -> None:
         self.scheduler.paused = True
+        self._stop_calls()
         busy = self.scheduler.running()
         log.info("stopping (%s)%s", self._stopping or "error",
                  f"; waiting for the pass of {', '.join(busy)} to finish" if busy else "", extra={"event": "stopping"})
@@ -140,15 +149,20 @@ class Daemon:
             retry_listeners.remove(self.metrics.on_retry)
         if not busy:
             self.store.close()
+            stop_calls.clear()  # kept set while an abandoned pass still runs
         log.info("syncd stopped", extra={"event": "stopped"})
 
     def _on_stop(self, signum: int, frame: Any) -> None:
-        self._stopping = signal.Signals(signum).name
-        self.scheduler.wake.set()
+        self._stopping = signal.Signals(signum).name  # the loop ends within _SIGNAL_POLL
+
+    def _stop_calls(self) -> None:
+        # The alert sender first: a message between two attempts goes back to
+        # its queue (sent at the next start) rather than meet the stop hook.
+        self.alerts.stop(timeout=0)
+        stop_calls.set()  # a pass over HTTP ends at its next call, as partial
 
     def _on_hup(self, signum: int, frame: Any) -> None:
         self._reload = True
-        self.scheduler.wake.set()
 
     def reload(self) -> bool:
         """SIGHUP: read the config again; a bad one is refused and the running one kept."""

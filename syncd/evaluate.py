@@ -118,7 +118,8 @@ def _threshold_problem(kpi: KPI) -> str | None:
         if (d == "higher" and g >= r) or (d == "lower" and g <= r):
             return None
     if d is None:
-        return "no direction: set Direction to higher, lower or range"
+        # The source's own words name the cell (and what it held: "sideways").
+        return kpi.threshold_reason or "no direction: set Direction to higher, lower or range"
     if d not in ("higher", "lower", "range"):
         return f"unknown direction {d!r}: set Direction to higher, lower or range"
     missing = [name for name, v in (("Green", g), ("Red", r)) if v is None]
@@ -151,6 +152,12 @@ def _threshold_problem(kpi: KPI) -> str | None:
     return None
 
 
+def _at(where: str, reason: str) -> str:
+    """A reason syncd worked out itself, prefixed with where a person finds the item
+    (the source's own reasons already name their cell)."""
+    return f"{where}: {reason}" if where and where not in reason else reason
+
+
 def _colour(direction: str, v: float, g: Any, r: Any) -> KpiStatus:
     if direction == "higher":
         return "green" if v >= g else "red" if v < r else "amber"
@@ -168,6 +175,8 @@ def kpi_status(kpi: KPI) -> tuple[KpiStatus, str | None]:
     """
     problem = _threshold_problem(kpi)
     if problem:
+        if not (kpi.threshold_reason and kpi.threshold_reason in problem):
+            problem = _at(kpi.where, problem)
         return "invalid", "; ".join([problem, *kpi.problems])
     if not _finite(kpi.value):
         why = kpi.value_reason or ("no value" if kpi.value is None else f"not a finite number ({kpi.value})")
@@ -188,8 +197,20 @@ def _instant_ts(moment: date | datetime, tz: str) -> float:
     return moment.timestamp()
 
 
+@lru_cache(maxsize=64)
+def _local_date(now: datetime, tz: str) -> date:
+    """The calendar date of ``now`` in ``tz`` (cached: one ``now`` per pass)."""
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
 def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | None) -> bool:
-    """Older than the cadence allows, plus grace; a value seen for the first time is fresh."""
+    """Older than the cadence allows, plus grace; a value seen for the first time is fresh.
+
+    A date without a time (``Updated`` = 2026-11-07) is aged in calendar days in the
+    configured timezone, as a person counts: on 2026-11-15, at any hour, it is 8 days
+    old, so a weekly KPI (7 days + 1 day grace) is not stale until the 16th. A moment
+    (a date-time, or when syncd first saw the value) is aged to the second.
+    """
     days = CADENCE_DAYS.get(kpi.cadence or "")
     if days is None or not _finite(kpi.value):
         return False
@@ -197,6 +218,8 @@ def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | N
     if since is None:
         return False
     limit = days * 86400 + settings.stale_grace.total_seconds()
+    if not isinstance(since, datetime):
+        return (_local_date(now, settings.timezone) - since).days * 86400 > limit
     return now.timestamp() - _instant_ts(since, settings.timezone) > limit
 
 
@@ -250,10 +273,10 @@ def _metric(kr: KeyResult, current: float | None, current_reason: str | None) ->
     if not (_finite(s) and _finite(t)):
         missing = " and ".join(name for name, v in (("Start", s), ("Target", t)) if not _finite(v))
         why = f"{missing} missing: give the key result a start and a target value"
-        return _Measure(current, None, "invalid", why)
+        return _Measure(current, None, "invalid", _at(kr.where, why))
     if t == s:
         why = f"Target ({_fmt(t)}) equals Start: progress cannot be measured; set a target that differs from the start"
-        return _Measure(current, None, "invalid", why)
+        return _Measure(current, None, "invalid", _at(kr.where, why))
     if not _finite(current):
         return _Measure(None, None, "no_data", current_reason or "no current value")
     p = (current - s) / (t - s)  # type: ignore[operator]
@@ -266,11 +289,13 @@ def _measure(kr: KeyResult, linked: KPI | None) -> _Measure:
     if linked and not _finite(current):
         why = f"KPI {linked.name!r} has no value ({why or 'empty'})"
     if kr.kind == "milestone":
-        m = _Measure(current, None, "no_data", "not marked done or not done") if kr.done is None else \
+        unmarked = kr.current_reason or "not marked done or not done"
+        m = _Measure(current, None, "no_data", unmarked) if kr.done is None else \
             _Measure(current, 1.0 if kr.done else 0.0, None, None)  # fmt: skip
     elif kr.kind == "checklist":
         done, total = kr.checklist if kr.checklist else (0, 0)
-        m = _Measure(current, None, "no_data", "the checklist has no items") if total <= 0 else \
+        why = kr.current_reason if kr.checklist is None and kr.current_reason else "the checklist has no items"
+        m = _Measure(current, None, "no_data", why) if total <= 0 else \
             _Measure(current, min(1.0, max(0.0, done / total)), None, None)  # fmt: skip
     elif kr.kind == "metric":
         m = _metric(kr, current, why)
@@ -286,7 +311,7 @@ def _pace(p: float, cycle: Cycle, now: datetime, okr_type: str | None, settings:
     """Where progress ``p`` stands against the goal line of ``cycle`` at ``now``."""
     if not cycle.started(now):
         return "not_started"
-    if p >= 1.0:
+    if p + _EPS >= 1.0:
         return "done"
     goal = elapsed(cycle, now) * settings.success(okr_type)
     if p + _EPS >= goal - settings.on_track_tolerance:
@@ -334,7 +359,8 @@ def _key_result(
     elif m.problem == "no_data" or progress is None:
         status = "no_data"
     else:
-        status = _pace(progress, cycle, now, objective.type, settings)
+        # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
+        status = _pace(m.progress, cycle, now, objective.type, settings)  # type: ignore[arg-type]
     result = KeyResultResult(
         id=kr.id, title=kr.title, current=m.current if _finite(m.current) else None, progress=progress,
         status=status, reason="; ".join(reasons) or None, kpi=linked.id if linked else None, source=kr.source,
@@ -369,7 +395,8 @@ def _objective(
         total += w * (progress or 0.0)
         weights += w
         missing += progress is None and result.status in ("no_data", "invalid")
-    score = round(total / weights, 3) if results else None
+    exact = total / weights if results else None
+    score = round(exact, 3) if exact is not None else None
     reason = None
     if isinstance(cycle, str):
         status: OkrStatus = "invalid"
@@ -379,7 +406,7 @@ def _objective(
     elif not cycle.started(now):
         status = "not_started"
     else:
-        status = _pace(score, cycle, now, obj.type, settings)  # type: ignore[arg-type]
+        status = _pace(exact, cycle, now, obj.type, settings)  # type: ignore[arg-type]
         if missing:
             reason = f"{missing} of {len(results)} key results have no usable data and count as 0"
     label = cycle.label if isinstance(cycle, Cycle) else ((obj.cycle or "").strip() or None)

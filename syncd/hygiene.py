@@ -83,7 +83,10 @@ def _pace_warnings(obj: Objective, result: ObjectiveResult, now: datetime, setti
     krs = result.key_results
     if not isinstance(cycle, Cycle) or not krs:
         return []
-    if now.timestamp() - cycle.start.timestamp() < SETTLED.total_seconds():
+    # Four weeks on the team's calendar (wall clock in the cycle's timezone), so a
+    # DST change in between does not move the day by an hour.
+    local = now.astimezone(cycle.start.tzinfo).replace(tzinfo=None)
+    if local - cycle.start.replace(tzinfo=None) < SETTLED:
         return []
     out = []
     if len(krs) >= 2 and not cycle.ended(now) and all(k.status == "done" for k in krs):

@@ -187,8 +187,10 @@ def _text_number(text: str, comma_decimal: bool) -> tuple[float | None, bool]:
     if plain is None:
         return None, percent
     try:
-        value = float(plain) * scale
-    except ValueError:
+        # In decimal, not binary: 4.1M must be 4100000 exactly, not 4099999.9999999995,
+        # or a value written at an inclusive threshold would miss it.
+        value = float(Decimal(plain) * Decimal(int(scale))) if scale != 1.0 else float(plain)
+    except (ValueError, ArithmeticError):
         return None, percent
     return (-value if negative else value), percent
 
@@ -252,7 +254,8 @@ def parse_percent_fraction(raw: Any, *, locale: str | None = None) -> Parsed:
     except Exception:
         return Parsed(None, f"not a number: {_show(raw)}")
     if percent and parsed.value is not None:
-        return Parsed(parsed.value / 100)
+        # Decimal division: 14.3% is 0.143, not 0.14300000000000002.
+        return Parsed(float(Decimal(repr(parsed.value)) / 100))
     return parsed
 
 

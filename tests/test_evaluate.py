@@ -183,13 +183,17 @@ def test_grace_is_configurable():
     assert run(kpis=[k], settings=EvalSettings(stale_grace=timedelta(0))).kpis[0].stale is True
 
 
-def test_a_date_counts_from_midnight_in_the_configured_timezone():
+def test_a_date_is_aged_in_calendar_days_in_the_configured_timezone():
+    # A date has no time: dated 1 November, a daily value is 2 days old all of
+    # 3 November (not stale with 1 day grace) and 3 days old on the 4th (stale).
     berlin = EvalSettings(timezone="Europe/Berlin")
-    k = kpi(cadence="daily", updated=date(2026, 11, 1))  # 2026-10-31T23:00Z in Berlin
-    edge = datetime(2026, 11, 2, 23, tzinfo=UTC)  # exactly 2 days later
-    assert run(kpis=[k], now=edge, settings=berlin).kpis[0].stale is False
-    assert run(kpis=[k], now=edge + timedelta(seconds=1), settings=berlin).kpis[0].stale is True
-    assert run(kpis=[k], now=edge + timedelta(seconds=1)).kpis[0].stale is False  # in UTC: an hour to go
+    k = kpi(cadence="daily", updated=date(2026, 11, 1))
+    edge = datetime(2026, 11, 3, 23, tzinfo=UTC)  # 2026-11-04T00:00 in Berlin
+    assert run(kpis=[k], now=edge - timedelta(seconds=1), settings=berlin).kpis[0].stale is False
+    assert run(kpis=[k], now=edge, settings=berlin).kpis[0].stale is True
+    assert run(kpis=[k], now=edge).kpis[0].stale is False  # in UTC: still the 3rd
+    assert run(kpis=[k], now=datetime(2026, 11, 3, 23, 59, 59, tzinfo=UTC)).kpis[0].stale is False
+    assert run(kpis=[k], now=datetime(2026, 11, 4, tzinfo=UTC)).kpis[0].stale is True
 
 
 def test_a_naive_updated_is_in_the_configured_timezone():
@@ -490,3 +494,51 @@ def test_evaluation_is_pure_and_repeatable():
     first = run(*objs, kpis=[kpi()])
     assert run(*objs, kpis=[kpi()]) == first
     assert objs[0].key_results[0].current == 50.0  # inputs are not changed
+
+
+# --- Found in review: bounds must be judged on exact values ---------------------------------
+
+
+def test_status_is_judged_on_exact_progress_not_the_rounded_one():
+    # Shown as 1.0 and 0.25 (3 decimals), but 0.9996 is not done, and 0.2496 is below
+    # the on-track line at half an aspirational cycle (0.5 x 0.7 - 0.10 = 0.25).
+    ten_days = objective(kr(start=0, target=100, current=99.96), cycle="2026-10-01..2026-10-10", type="committed")
+    r = run(ten_days, now=datetime(2026, 10, 6, tzinfo=UTC)).objectives[0].key_results[0]
+    assert (r.progress, r.status) == (1.0, "on_track")
+    low = objective(kr(start=0, target=100, current=24.96), cycle="2026-10-01..2026-10-10")
+    r = run(low, now=datetime(2026, 10, 6, tzinfo=UTC)).objectives[0].key_results[0]
+    assert (r.progress, r.status) == (0.25, "at_risk")
+
+
+def test_objective_status_is_judged_on_the_exact_score():
+    o = objective(kr("a", target=10000, current=3996), kr("b", current=40), cycle="2026-10-01..2026-10-10",
+                  type="committed")  # fmt: skip
+    r = run(o, now=datetime(2026, 10, 6, tzinfo=UTC)).objectives[0]
+    assert (r.score, r.status) == (0.4, "at_risk")  # 0.3998 shown as 0.4, below the 0.40 line
+
+
+def test_done_survives_float_noise_in_weights():
+    # (0.1 + 0.2) / (0.1 + 0.2) in floats is 0.9999999999999998.
+    o = objective(kr("a", current=100, weight=0.1), kr("b", current=100, weight=0.2))
+    assert run(o).objectives[0].status == "done"
+
+
+def test_reasons_syncd_works_out_name_where_the_item_is():
+    k = kpi(green=80, red=90, value=85, where="kpis.csv row 7, column A")
+    assert run(kpis=[k]).kpis[0].reason.startswith("kpis.csv row 7, column A: for direction higher")
+    r = run(objective(kr(start=5, target=5, where="okrs.csv row 3, column C"))).objectives[0].key_results[0]
+    assert r.reason.startswith("okrs.csv row 3, column C: Target (5) equals Start")
+
+
+def test_a_bad_direction_keeps_the_sources_words():
+    why = "kpis.csv row 4, column E: direction 'sideways' is not higher, lower or range"
+    k = kpi(direction=None, threshold_reason=why)
+    assert "sideways" in run(kpis=[k]).kpis[0].reason
+
+
+def test_milestone_and_checklist_keep_the_reason_that_names_the_cell():
+    m = kr(kind="milestone", done=None, current_reason="okrs.csv row 5, column G: 'maybe' is not done/not done")
+    c = kr("c", kind="checklist", checklist=None, current_reason="okrs.csv row 6, column G: 'most' is not checklist")
+    e = run(objective(m, c))
+    assert ["row 5" in e.objectives[0].key_results[0].reason, "row 6" in e.objectives[0].key_results[1].reason] == [
+        True, True]  # fmt: skip

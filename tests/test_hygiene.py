@@ -194,9 +194,12 @@ def test_too_easy(krs, now, warned):
 def test_too_easy_in_the_configured_timezone():
     berlin = EvalSettings(timezone="Europe/Berlin")
     o = objective(_done("a"), _done("b"))
-    at = datetime(2026, 10, 28, 22, tzinfo=UTC)  # 28 days after 2026-10-01T00:00+02:00
+    # Four weeks on Berlin's calendar: 2026-10-29T00:00 local. The clocks went back on
+    # 25 October (UTC+2 to UTC+1), so that is 23:00Z, not 22:00Z (28 x 24 real hours).
+    at = datetime(2026, 10, 28, 23, tzinfo=UTC)
     assert of(warnings(o, now=at, settings=berlin), "too_easy")
     assert not of(warnings(o, now=at - timedelta(seconds=1), settings=berlin), "too_easy")
+    assert not of(warnings(o, now=datetime(2026, 10, 28, 22, tzinfo=UTC), settings=berlin), "too_easy")
 
 
 @pytest.mark.parametrize(

@@ -312,3 +312,18 @@ def test_thresholds(raw, expected):
 )
 def test_unreadable_thresholds(raw, reason):
     assert parse_threshold(raw) == (None, reason)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("4.1M", 4_100_000.0), ("8.2M", 8_200_000.0), ("1.005k", 1005.0), ("2.3B", 2_300_000_000.0),
+     ("$4.1M", 4_100_000.0), ("(1.005k)", -1005.0)],
+)  # fmt: skip
+def test_suffixes_scale_in_decimal_without_float_noise(raw, expected):
+    # 4.1 * 1e6 in binary is 4099999.9999999995: a KPI at its threshold would miss it.
+    assert parse_number(raw).value == expected
+
+
+@pytest.mark.parametrize("raw, expected", [("14.3%", 0.143), ("0.7%", 0.007), ("28.6%", 0.286), ("57.99%", 0.5799)])
+def test_percent_fractions_are_exact_decimals(raw, expected):
+    assert parse_percent_fraction(raw).value == expected
