@@ -4,11 +4,12 @@ A cycle starts at 00:00 of its first day and ends at 24:00 of its last day in
 the configured timezone, so a Berlin team's Q4 starts at 2026-10-01T00:00+02:00
 and not at midnight UTC.
 
-Fiscal years are named by the calendar year in which they *end* (the common
-convention: with ``fiscal_year_start=4``, FY2026 runs from 2025-04-01 to
-2026-03-31, and ``2026-Q1`` is April to June 2025). With the default January
-start, fiscal and calendar years are the same. Months (``2026-11``) and explicit
-ranges are always calendar dates.
+A fiscal-year start month shifts quarters and halves: with
+``fiscal_year_start=4``, the year ``2026`` runs from 2026-04-01 to 2027-03-31,
+``2026-Q1`` is April to June 2026 and ``2026-Q4`` January to March 2027 (the
+year is the calendar year in which the fiscal year starts). With the default
+January start, fiscal and calendar years are the same. Months (``2026-11``)
+and explicit ranges are always calendar dates.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _months(label: str, year: int, month: int, count: int, zone: ZoneInfo) -> Cy
 
 
 def _fiscal_start(fy: int, fiscal_year_start: int) -> tuple[int, int]:
-    """First month of fiscal year ``fy`` (named by the calendar year it ends in)."""
-    return (fy, 1) if fiscal_year_start == 1 else (fy - 1, fiscal_year_start)
+    """First month of fiscal year ``fy`` (named by the calendar year it starts in)."""
+    return (fy, fiscal_year_start)
 
 
 def parse_cycle(text: str, *, fiscal_year_start: int = 1, tz: str = "UTC") -> Cycle:

@@ -82,17 +82,17 @@ def test_elapsed_counts_real_seconds_across_dst():
 @pytest.mark.parametrize(
     "text, fy, start, end",
     [
-        # FY named by the calendar year in which it ends: FY2026 = Apr 2025 .. Mar 2026.
-        ("2026", 4, utc(2025, 4, 1), utc(2026, 4, 1)),
-        ("2026-Q1", 4, utc(2025, 4, 1), utc(2025, 7, 1)),
-        ("2026-Q2", 4, utc(2025, 7, 1), utc(2025, 10, 1)),
-        ("2026-Q3", 4, utc(2025, 10, 1), utc(2026, 1, 1)),
-        ("2026-Q4", 4, utc(2026, 1, 1), utc(2026, 4, 1)),
-        ("2026-H1", 4, utc(2025, 4, 1), utc(2025, 10, 1)),
-        ("2026-H2", 4, utc(2025, 10, 1), utc(2026, 4, 1)),
-        ("2027-Q1", 7, utc(2026, 7, 1), utc(2026, 10, 1)),
-        ("2026-Q4", 12, utc(2026, 9, 1), utc(2026, 12, 1)),
-        ("2026-Q1", 2, utc(2025, 2, 1), utc(2025, 5, 1)),
+        # The start month shifts quarters and halves: 2026 = Apr 2026 .. Mar 2027.
+        ("2026", 4, utc(2026, 4, 1), utc(2027, 4, 1)),
+        ("2026-Q1", 4, utc(2026, 4, 1), utc(2026, 7, 1)),
+        ("2026-Q2", 4, utc(2026, 7, 1), utc(2026, 10, 1)),
+        ("2026-Q3", 4, utc(2026, 10, 1), utc(2027, 1, 1)),
+        ("2026-Q4", 4, utc(2027, 1, 1), utc(2027, 4, 1)),
+        ("2026-H1", 4, utc(2026, 4, 1), utc(2026, 10, 1)),
+        ("2026-H2", 4, utc(2026, 10, 1), utc(2027, 4, 1)),
+        ("2027-Q1", 7, utc(2027, 7, 1), utc(2027, 10, 1)),
+        ("2026-Q4", 12, utc(2027, 9, 1), utc(2027, 12, 1)),
+        ("2026-Q1", 2, utc(2026, 2, 1), utc(2026, 5, 1)),
         # Months and explicit ranges stay calendar dates.
         ("2026-11", 4, utc(2026, 11, 1), utc(2026, 12, 1)),
         ("2026-10-01..2026-12-31", 4, utc(2026, 10, 1), utc(2027, 1, 1)),
@@ -113,8 +113,8 @@ def test_quarters_and_halves_tile_the_fiscal_year(year, fy, tz):
         assert parts[0].start == whole.start and parts[-1].end == whole.end
         for a, b in zip(parts, parts[1:]):
             assert a.end == b.start  # no gap, no overlap
-    # Named by the calendar year it ends in; it starts in month ``fy``.
-    assert (whole.end - timedelta(days=1)).year == year and whole.start.month == fy
+    # Named by the calendar year it starts in; it starts in month ``fy``.
+    assert whole.start.year == year and whole.start.month == fy
     next_year = parse_cycle(str(year + 1), fiscal_year_start=fy, tz=tz)
     assert next_year.start == whole.end
 

@@ -454,7 +454,8 @@ def test_a_bad_cycle_makes_the_objective_and_its_key_results_invalid(cycle):
 
 def test_cycles_follow_the_fiscal_year():
     april = EvalSettings(fiscal_year_start=4)
-    o = run(objective(kr(current=50), cycle="2026-Q4"), now=datetime(2026, 2, 15, tzinfo=UTC), settings=april)
+    # With an April start, 2026-Q4 is January to March 2027.
+    o = run(objective(kr(current=50), cycle="2026-Q4"), now=datetime(2027, 2, 15, tzinfo=UTC), settings=april)
     assert o.objectives[0].cycle == "2026-Q4" and o.objectives[0].status == "on_track"
     assert run(objective(kr(current=50)), now=datetime(2026, 2, 15, tzinfo=UTC)).objectives[0].status == "not_started"
 

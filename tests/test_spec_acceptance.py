@@ -629,21 +629,21 @@ def test_a_timezone_moves_the_cycle_boundaries(tmp_path, syncd):
     assert objectives(dry(syncd, utc, "2026-09-30T23:30:00"))["O"]["status"] == "not_started"
 
 
-# Ambiguity: with a fiscal year starting in April, which months are "2026-Q1"? We keep
-# the convention syncd documents (and most companies with a non-calendar fiscal year
-# use): a fiscal year is named by the calendar year in which it ends, so FY2026 runs
-# 2025-04-01..2026-03-31, 2026-Q1 is April-June 2025 and 2026-Q4 January-March 2026.
+# Ambiguity: with a fiscal year starting in April, which months are "2026-Q1"? The spec
+# says the start month "shifts quarters and halves": the year as written, shifted, so
+# 2026 runs 2026-04-01..2027-03-31, 2026-Q1 is April-June 2026 and 2026-Q4 January-March 2027.
 FISCAL = [
-    ("2026-Q1", "2025-03-31T23:59:59Z", "not_started", False),
-    ("2026-Q1", "2025-04-01T00:00:00Z", "on_track", False),
-    ("2026-Q1", "2025-07-01T00:00:00Z", "at_risk", True),
-    ("2026-Q4", "2026-01-01T00:00:00Z", "on_track", False),
-    ("2026-Q4", "2026-04-01T00:00:00Z", "at_risk", True),
-    ("2026-H2", "2025-09-30T23:59:59Z", "not_started", False),
-    ("2026-H2", "2025-10-01T00:00:00Z", "on_track", False),
-    ("2026-H1", "2025-10-01T00:00:00Z", "at_risk", True),
-    ("2026", "2025-04-01T00:00:00Z", "on_track", False),
-    ("2026", "2026-04-01T00:00:00Z", "at_risk", True),
+    ("2026-Q1", "2026-03-31T23:59:59Z", "not_started", False),
+    ("2026-Q1", "2026-04-01T00:00:00Z", "on_track", False),
+    ("2026-Q1", "2026-07-01T00:00:00Z", "at_risk", True),
+    ("2026-Q3", "2026-11-15T12:00:00Z", "on_track", False),
+    ("2026-Q4", "2027-01-01T00:00:00Z", "on_track", False),
+    ("2026-Q4", "2027-04-01T00:00:00Z", "at_risk", True),
+    ("2026-H2", "2026-09-30T23:59:59Z", "not_started", False),
+    ("2026-H2", "2026-10-01T00:00:00Z", "on_track", False),
+    ("2026-H1", "2026-10-01T00:00:00Z", "at_risk", True),
+    ("2026", "2026-04-01T00:00:00Z", "on_track", False),
+    ("2026", "2027-04-01T00:00:00Z", "at_risk", True),
     ("2026-04", "2026-04-01T00:00:00Z", "on_track", False),  # months are calendar months
     ("2026-04", "2026-03-31T23:59:59Z", "not_started", False),
 ]
