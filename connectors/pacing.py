@@ -14,7 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Pacer", "pacer_for", "fingerprint", "reset_pacers"]
+__all__ = ["Pacer", "pacer_for", "fingerprint", "reset_pacers", "stopping"]
+
+#: The service's stop hook (set on SIGTERM): a wait for a slot ends at once,
+#: and :func:`connectors.retry.call` then starts no new call.
+stopping = threading.Event()
 
 #: Fraction of the documented limit actually used. At Notion's 3 requests/s
 #: this leaves ~85 ms of slack per second for a request delayed on its way
@@ -32,7 +36,7 @@ class Pacer:
         *,
         safety: float = SAFETY,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stopping.wait,
     ):
         self.interval = period / (limit * safety)
         self._clock = clock

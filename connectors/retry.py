@@ -7,12 +7,15 @@ Waits are exponential with jitter; a ``Retry-After`` from the server is obeyed
 and shared with every source on the same pacer. A wait longer than the policy
 allows is not slept through: it becomes :class:`syncd.source.Deferred`, so the
 rest of that source's work moves to its next pass.
+
+:data:`stopping` is the service's stop hook: once set (SIGTERM), no new
+attempt starts (one already in flight finishes) and waits between attempts end
+at once, so a pass over HTTP ends at its next call boundary as partial.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from collections.abc import Callable
@@ -23,15 +26,25 @@ import tenacity
 
 from syncd.source import Deferred, SourceError
 
-from .pacing import Pacer
+from .pacing import Pacer, stopping
 
-__all__ = ["Transient", "RetryPolicy", "call", "parse_retry_after", "retry_listeners"]
+__all__ = ["Transient", "RetryPolicy", "call", "parse_retry_after", "retry_listeners", "stopping", "STOPPING"]
 
 T = TypeVar("T")
 
 #: Called as ``listener(service, exception)`` on every failed attempt that will
 #: be retried (the daemon counts 429s and retries for /metrics with this).
 retry_listeners: list[Callable[[str, BaseException], None]] = []
+
+#: :data:`stopping` (from :mod:`.pacing`, whose waits it also ends) is set by
+#: ``syncd run`` on SIGTERM/SIGINT: :func:`call` starts no new attempt and ends
+#: its waits early. Cleared when the service (re)starts.
+STOPPING = "syncd is stopping; the rest of this source's work moves to its next pass"
+
+
+def _stoppable_sleep(seconds: float) -> None:
+    """The default wait between attempts: ``time.sleep`` that ends when syncd stops."""
+    stopping.wait(seconds)
 
 
 class Transient(Exception):
@@ -70,7 +83,8 @@ class RetryPolicy:
     max_backoff: float = 32.0
     #: Bound on the time one call may spend retrying.
     total: float = 300.0
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    #: The wait between attempts; the default ends early when syncd stops.
+    sleep: Callable[[float], None] = field(default=_stoppable_sleep, repr=False)
 
     @classmethod
     def from_config(cls, config) -> "RetryPolicy":  # noqa: ANN001 - syncd.config.Config
@@ -106,8 +120,10 @@ def call(
     """
 
     def attempt() -> T:
+        _check_stopping()
         if pacer is not None:
             pacer.acquire()
+            _check_stopping()  # the pacer may have held this call back a while
         return fn()
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -144,3 +160,8 @@ def call(
                 retry_after=exc.retry_after,
             ) from None
         raise SourceError(f"{exc} ({where.strip() or service}: gave up after {policy.attempts} attempts)") from None
+
+
+def _check_stopping() -> None:
+    if stopping.is_set():
+        raise Deferred(STOPPING, retry_after=0)

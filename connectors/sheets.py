@@ -266,6 +266,8 @@ class SheetsTable:
             try:
                 self._api("colouring Status cells", http.batch_update, self.key,
                           {"requests": colour_requests(sheet_id, colours)})
+            except Deferred:
+                raise  # stopping, or a long Retry-After: the pass is partial
             except SourceError as e:
                 return [ItemError(self.name, p.item, f"status written, but not coloured: {e}", fields=())
                         for p in patches if p.field == "status" and p.colour is not None]

@@ -248,14 +248,18 @@ class TableMapping:
             thresholds[name_] = value
             if value is None and threshold_reason is None:
                 threshold_reason = f"{self.headers[name_]} threshold at {self._where(number, name_)}: {reason}"
+        # A bad Cadence or Updated cell does not make the value untrustworthy: the
+        # KPI keeps its colour, and the cell is reported as a warning.
+        notes: list[str] = []
         cadence = _text(self._cell(row, "cadence")).casefold() or None
         if cadence and cadence not in _CADENCES:
-            problems.append(
-                f"cadence {cadence!r} at {self._where(number, 'cadence')} is not daily, weekly, monthly or "
-                "quarterly; staleness is not checked"
+            notes.append(
+                f"{self._where(number, 'cadence')}: cadence {cadence!r} is not daily, weekly, monthly or "
+                "quarterly; staleness is not checked until it is fixed"
             )
             cadence = None
-        updated = self._date(number, row, problems)
+        updated = self._date(number, row, notes)
+        result.errors.extend(ItemError(self.source, f"{self.source}:{name}", n) for n in notes)
         unit = _text(self._cell(row, "unit")) or ("%" if _text(value_raw).endswith("%") else None)
         return KPI(
             id=_text(self._cell(row, "id")) or f"{self.source}:{name}",
@@ -284,7 +288,8 @@ class TableMapping:
         value = parse_date(raw)
         if value is None:
             problems.append(
-                f"Updated at {self._where(number, 'updated')} is not a date ({_text(raw)!r}); write YYYY-MM-DD"
+                f"{self._where(number, 'updated')}: Updated {_text(raw)!r} is not a date; write YYYY-MM-DD "
+                "(meanwhile the age counts from when syncd first saw the value)"
             )
         if isinstance(value, datetime) and value.tzinfo is None and value.time() == time(0):
             # An XLSX date cell arrives as a naive midnight: it is a date, aged in days.

@@ -62,7 +62,10 @@ def parse_now(text: str | None, tz: str) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a wrong command line (2): return it, as for every other outcome
+        return e.code if isinstance(e.code, int) else 2
     if args.command != "run":
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="syncd: %(levelname)s: %(message)s")
     try:

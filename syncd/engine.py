@@ -87,7 +87,7 @@ class SyncReport:
             "kpis": [
                 {
                     "id": k.id, "name": k.name, "value": k.value, "unit": k.unit, "status": k.status,
-                    "stale": k.stale, "reason": k.reason, "trend": k.trend, "source": k.source,
+                    "stale": k.stale, "reason": k.reason, "trend": k.trend, "change": k.change, "source": k.source,
                 }
                 for k in ev.kpis
             ],

@@ -197,3 +197,74 @@ def test_state_store_history_gives_first_seen_and_previous(tmp_path):
     h = store.kpi_history({"nps": 45.0})["nps"]
     assert h.first_seen == t2 and h.previous == 40.0
     store.close()
+
+
+# --- the stop hook (`syncd run` sets it on SIGTERM) ------------------------------------------
+
+
+@pytest.fixture
+def stopping():
+    from connectors.retry import stopping
+
+    stopping.clear()
+    yield stopping
+    stopping.clear()
+
+
+def test_once_syncd_is_stopping_no_new_call_starts(echo, stopping):
+    stopping.set()
+    acquired = []
+    pacer = Pacer(1000, 1, sleep=lambda s: None)
+    pacer.acquire = lambda: acquired.append(1)  # type: ignore[method-assign]
+    with httpx.Client() as client, pytest.raises(Deferred) as e:
+        call(_get(client, echo.url + "/ping"), policy=_policy([]), pacer=pacer, service="trello", what="card X")
+    assert str(e.value) == "syncd is stopping; the rest of this source's work moves to its next pass"
+    assert e.value.retry_after == 0
+    assert echo.calls["ping"] == 0 and acquired == []
+
+
+def test_a_call_in_flight_when_syncd_stops_finishes_and_the_next_one_does_not_start(echo, stopping):
+    with httpx.Client() as client:
+        get = _get(client, echo.url + "/ping")
+
+        def in_flight():
+            stopping.set()  # SIGTERM arrives while the request is on its way
+            return get()
+
+        assert call(in_flight, policy=_policy([])) == {"ok": True}
+        with pytest.raises(Deferred):
+            call(get, policy=_policy([]))
+    assert echo.calls["ping"] == 1
+
+
+def test_a_wait_between_attempts_ends_when_syncd_stops(echo, stopping):
+    import time
+
+    echo.fail_next(1, 503)
+    policy = RetryPolicy(initial=30, max_backoff=30)  # the default sleep: 15 to 30 s before the next attempt
+    timer = threading.Timer(0.05, stopping.set)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with httpx.Client() as client, pytest.raises(Deferred):
+            call(_get(client, echo.url + "/ping"), policy=policy, service="notion")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5
+    assert echo.calls["ping"] == 1  # the failed attempt only: no retry after the stop
+
+
+def test_a_call_held_back_by_the_pacer_does_not_start_once_syncd_stops(echo, stopping):
+    pacer = Pacer(1000, 1, sleep=lambda s: stopping.set())  # SIGTERM while waiting for the slot
+    pacer.pause(5)
+    with httpx.Client() as client, pytest.raises(Deferred):
+        call(_get(client, echo.url + "/ping"), policy=_policy([]), pacer=pacer)
+    assert echo.calls["ping"] == 0
+
+
+def test_without_the_stop_the_default_wait_still_waits(stopping):
+    import time
+
+    started = time.monotonic()
+    RetryPolicy().sleep(0.05)
+    assert time.monotonic() - started >= 0.04

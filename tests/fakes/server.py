@@ -120,6 +120,8 @@ class FakeServer:
         # switches
         self.latency = 0.0
         self.rate_limit: RateLimit | None = None
+        #: An outage: every request gets this status (500, 503) until set back to None.
+        self.down: int | None = None
         self._faults: deque[tuple[str, int]] = deque()  # (kind, status)
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -269,6 +271,8 @@ class FakeServer:
         self, request: Request, handler: _Handler | None, fault: tuple[str, int] | None, exempt: bool = False
     ) -> Response:
         try:
+            if self.down and not exempt:
+                return self.error_body(self.down, "FAULT", "the service is down (fake server switch)")
             if fault and fault[0] == "status":
                 return self.error_body(fault[1], "FAULT", "injected failure (fake server switch)")
             if fault and fault[0] == "malformed":
