@@ -307,13 +307,25 @@ def _measure(kr: KeyResult, linked: KPI | None) -> _Measure:
     return m
 
 
-def _pace(p: float, cycle: Cycle, now: datetime, okr_type: str | None, settings: EvalSettings) -> OkrStatus:
-    """Where progress ``p`` stands against the goal line of ``cycle`` at ``now``."""
-    if not cycle.started(now):
+class _Clock(NamedTuple):
+    """Where ``now`` stands in a cycle: computed once per objective, not per key result."""
+
+    started: bool
+    elapsed: float
+    ended: bool
+
+    @classmethod
+    def of(cls, cycle: Cycle, now: datetime) -> "_Clock":
+        return cls(cycle.started(now), elapsed(cycle, now), cycle.ended(now))
+
+
+def _pace(p: float, clock: _Clock, okr_type: str | None, settings: EvalSettings) -> OkrStatus:
+    """Where progress ``p`` stands against the goal line of the cycle."""
+    if not clock.started:
         return "not_started"
     if p + _EPS >= 1.0:
         return "done"
-    goal = elapsed(cycle, now) * settings.success(okr_type)
+    goal = clock.elapsed * settings.success(okr_type)
     if p + _EPS >= goal - settings.on_track_tolerance:
         return "on_track"
     if p + _EPS >= goal - settings.at_risk_tolerance:
@@ -337,7 +349,7 @@ class _KpiIndex:
 
 
 def _key_result(
-    kr: KeyResult, objective: Objective, ocycle: Cycle | str, index: _KpiIndex,
+    kr: KeyResult, objective: Objective, ocycle: Cycle | str, oclock: _Clock | None, index: _KpiIndex,
     now: datetime, settings: EvalSettings, warnings: list[Warning],
 ) -> tuple[KeyResultResult, float | None]:  # fmt: skip
     """The key result's result, and the progress its objective's score counts."""
@@ -349,18 +361,22 @@ def _key_result(
                 f"Key result {kr.title!r} follows KPI {kr.kpi!r}, but no KPI has that id or name: "
                 "check the spelling against the KPI source; meanwhile its own current value is used.")))  # fmt: skip
     m = _measure(kr, linked)
-    cycle = settings.cycle(kr.cycle) if kr.cycle and kr.cycle.strip() else ocycle
+    if kr.cycle and kr.cycle.strip():
+        cycle = settings.cycle(kr.cycle)
+        clock = _Clock.of(cycle, now) if isinstance(cycle, Cycle) else None
+    else:
+        cycle, clock = ocycle, oclock
     progress = round(m.progress, 3) if m.progress is not None else None
     reasons = [r for r in (m.reason, cycle if isinstance(cycle, str) else None) if r]
-    if m.problem == "invalid" or isinstance(cycle, str):
+    if m.problem == "invalid" or clock is None:
         status: OkrStatus = "invalid"
-    elif not cycle.started(now):
+    elif not clock.started:
         status, reasons = "not_started", []
     elif m.problem == "no_data" or progress is None:
         status = "no_data"
     else:
         # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
-        status = _pace(m.progress, cycle, now, objective.type, settings)  # type: ignore[arg-type]
+        status = _pace(m.progress, clock, objective.type, settings)  # type: ignore[arg-type]
     result = KeyResultResult(
         id=kr.id, title=kr.title, current=m.current if _finite(m.current) else None, progress=progress,
         status=status, reason="; ".join(reasons) or None, kpi=linked.id if linked else None, source=kr.source,
@@ -387,9 +403,10 @@ def _objective(
 ) -> ObjectiveResult:
     """Score (weighted mean of progress, missing counts 0) and pace of one objective."""
     cycle = settings.cycle(obj.cycle)
+    clock = _Clock.of(cycle, now) if isinstance(cycle, Cycle) else None
     results, total, weights, missing = [], 0.0, 0.0, 0
     for kr in obj.key_results:
-        result, progress = _key_result(kr, obj, cycle, index, now, settings, warnings)
+        result, progress = _key_result(kr, obj, cycle, clock, index, now, settings, warnings)
         results.append(result)
         w = _weight(kr, warnings)
         total += w * (progress or 0.0)
@@ -403,16 +420,16 @@ def _objective(
         reason = cycle
     elif not results:
         status, reason = "no_data", "no key results: add 2 to 5 measurable key results"
-    elif not cycle.started(now):
+    elif not clock.started:  # type: ignore[union-attr]
         status = "not_started"
     else:
-        status = _pace(exact, cycle, now, obj.type, settings)  # type: ignore[arg-type]
+        status = _pace(exact, clock, obj.type, settings)  # type: ignore[arg-type]
         if missing:
             reason = f"{missing} of {len(results)} key results have no usable data and count as 0"
     label = cycle.label if isinstance(cycle, Cycle) else ((obj.cycle or "").strip() or None)
     return ObjectiveResult(
         id=obj.id, title=obj.title, cycle=label,
-        score=score, status=status, final=isinstance(cycle, Cycle) and cycle.ended(now),
+        score=score, status=status, final=clock is not None and clock.ended,
         reason=reason, key_results=results, source=obj.source,
     )  # fmt: skip
 
