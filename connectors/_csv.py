@@ -9,10 +9,11 @@ and newlines inside quotes).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Record", "parse_records", "render_field"]
+__all__ = ["Record", "iter_records", "parse_records", "render_field"]
 
 
 @dataclass
@@ -32,8 +33,12 @@ def _field_pattern(delimiter: str) -> re.Pattern[str]:
 
 
 def parse_records(text: str, delimiter: str = ",") -> list[Record]:
+    return list(iter_records(text, delimiter))
+
+
+def iter_records(text: str, delimiter: str = ",") -> Iterator[Record]:
+    """Records one at a time, so a read holds one row, not the whole table."""
     pattern = _field_pattern(delimiter)
-    records: list[Record] = []
     i, n = 0, len(text)
     while i < n:
         record = Record()
@@ -58,8 +63,7 @@ def parse_records(text: str, delimiter: str = ",") -> list[Record]:
             i += 1
         if record.end == record.spans[0][0]:  # a blank line, as csv reads it
             record.values = []
-        records.append(record)
-    return records
+        yield record
 
 
 def render_field(value: Any, delimiter: str = ",") -> str:

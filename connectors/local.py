@@ -13,7 +13,7 @@ import hashlib
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from mappings.table import CellWrite, TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Role, SourceContext, SourceError
 
-from ._csv import Record, parse_records, render_field
+from ._csv import Record, iter_records, render_field
 
 __all__ = ["CsvFile", "XlsxFile", "open"]
 
@@ -125,27 +125,25 @@ class CsvFile(_LocalFile):
                 "or set encoding = \"...\" in the source's config"
             ) from None
 
-    def _records(self, text: str) -> list[Record]:
-        records = parse_records(text, self.config.delimiter)
+    def _records(self, text: str) -> Iterator[Record]:
+        """The file's records, refusing a header that looks separated by another delimiter."""
         header_at = self.config.header_row - 1
-        if len(records) > header_at:
-            header = records[header_at].values
-            if len(header) == 1:
+        for index, record in enumerate(iter_records(text, self.config.delimiter)):
+            if index == header_at and len(record.values) == 1:
                 for other in (";", "\t", "|"):
-                    if other != self.config.delimiter and other in header[0]:
+                    if other != self.config.delimiter and other in record.values[0]:
                         shown = "\\t" if other == "\t" else other
                         raise SourceError(
-                            f"{self.path}: the header looks {shown!r}-separated ({header[0][:60]!r}); "
+                            f"{self.path}: the header looks {shown!r}-separated ({record.values[0][:60]!r}); "
                             f"set delimiter = \"{shown}\" in the source's config"
                         )
-        return records
+            yield record
 
     def read(self) -> ReadResult:
         data = self._load()
         self._digest = hashlib.sha256(data).hexdigest()
         _, text = self._decode(data)
-        records = self._records(text)
-        return self._require_rows(self.mapping.read(r.values for r in records))
+        return self._require_rows(self.mapping.read(r.values for r in self._records(text)))
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
         writes = self.mapping.cell_writes(patches)
@@ -154,7 +152,7 @@ class CsvFile(_LocalFile):
         data = self._load()
         self._check_unchanged(data)
         bom, text = self._decode(data)
-        records = self._records(text)
+        records = list(self._records(text))
         newline = "\r\n" if "\r\n" in text else "\n"
         edits: list[tuple[int, int, str]] = []
         for w in writes:
