@@ -153,28 +153,40 @@ class CsvFile(_LocalFile):
         self._check_unchanged(data)
         bom, text = self._decode(data)
         records = list(self._records(text))
-        newline = "\r\n" if "\r\n" in text else "\n"
-        edits: list[tuple[int, int, str]] = []
+        by_row: dict[int, dict[int, Any]] = {}
         for w in writes:
-            edits.extend(self._edit(records, text, w, newline))
-        for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-            text = text[:start] + new + text[end:]
-        _replace_atomically(self.path, bom + text.encode(self.config.encoding))
+            by_row.setdefault(w.row, {})[w.col] = w.value
+        edits: list[tuple[int, int, int, str]] = []
+        for row, cells in by_row.items():
+            if row <= len(records):  # the file check above makes a vanished row unreachable
+                edits.extend(self._edits(records[row - 1], cells))
+        _replace_atomically(self.path, bom + _apply(text, edits).encode(self.config.encoding))
         self._digest = None
         return []
 
-    def _edit(self, records: list[Record], text: str, w: CellWrite, newline: str) -> list[tuple[int, int, str]]:
+    def _edits(self, record: Record, cells: dict[int, Any]) -> list[tuple[int, int, int, str]]:
+        """(start, end, order, text) replacing the record's cells; columns past its end
+        are appended once, in order, with empty fields for any gap."""
         d = self.config.delimiter
-        value = render_field(w.value, d)
-        if w.row > len(records):
-            return []  # the row vanished: the file check above makes this unreachable
-        record = records[w.row - 1]
-        if w.col < len(record.spans):
-            start, end = record.spans[w.col]
-            return [(start, end, value)]
-        # A column beyond this record's end: append the missing fields.
-        at = record.end
-        return [(at, at, d * (w.col - len(record.spans)) + d + value)]
+        n = len(record.spans)
+        edits = [(*record.spans[c], 0, render_field(v, d)) for c, v in cells.items() if c < n]
+        beyond = [c for c in cells if c >= n]
+        if beyond:
+            tail = "".join(d + (render_field(cells[c], d) if c in cells else "") for c in range(n, max(beyond) + 1))
+            edits.append((record.end, record.end, 1, tail))
+        return edits
+
+
+def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:
+    """The text with each (start, end) span replaced, in one pass (not one copy per edit)."""
+    pieces: list[str] = []
+    at = 0
+    for start, end, _, new in sorted(edits):
+        pieces.append(text[at:start])
+        pieces.append(new)
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 class XlsxFile(_LocalFile):

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connectors.pacing import stopping
+from connectors.retry import STOPPING
+
 from .config import Config, ConfigError
 from .diff import desired_patches
 from .evaluate import EvalSettings, evaluate
@@ -227,6 +230,9 @@ def sync(
             if dry_run or outcome.outcome != "ok":
                 if dry_run:
                     written.extend(source_patches)
+                continue
+            if stopping.is_set():  # SIGTERM: a write in flight finishes, no new one starts
+                _fail(outcome, errors, STOPPING, "partial")
                 continue
             written.extend(_write(open_sources[name], source_patches, outcome, errors))
 

@@ -187,3 +187,19 @@ def test_a_temporary_file_left_by_a_killed_write_is_cleaned_up(tmp_path, syncd):
     assert run.code == 0, run.err
     assert not leftover.exists()
     assert (tmp_path / "k.csv").read_text().endswith("NPS,41,higher,40,20,Green\n")
+
+
+def test_two_missing_owned_columns_are_added_in_order_even_on_short_rows(tmp_path, syncd):
+    (tmp_path / "o.csv").write_text(
+        "Objective,Key result,Start,Target,Current,Cycle\n"
+        "Grow,Reach 100 customers,0,100,50,2026-Q4\n"
+        "Grow,Halve churn,10,5\n"  # a short row: no Current, no Cycle
+    )
+    cfg = write_config(tmp_path / "s.toml", '[[okrs]]\nname = "o"\ntype = "csv"\npath = "o.csv"\n')
+    run = syncd("sync", "--config", cfg, "--now", NOW, "--format", "json")
+    assert run.code == 0, run.err
+    assert (tmp_path / "o.csv").read_text().splitlines() == [
+        "Objective,Key result,Start,Target,Current,Cycle,Progress,Status",
+        "Grow,Reach 100 customers,0,100,50,2026-Q4,50%,On track",
+        "Grow,Halve churn,10,5,,,,No data",
+    ]
