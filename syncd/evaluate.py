@@ -8,26 +8,23 @@ run for every item on every pass. A bad row is a result (``no_data``,
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .cycles import Cycle, cycle_or_reason, elapsed
 from .hygiene import hygiene_warnings
-from .model import KPI, Colour, Evaluation, KeyResult, KeyResultResult, KpiHistory, KpiResult, KpiStatus
-from .model import Objective, ObjectiveResult, OkrStatus, OkrType, Trend, Warning
+from .kpi_status import CADENCE_DAYS, _at, _finite, _fmt, _kpi_result, kpi_status
+from .model import KPI, Colour, Evaluation, KeyResult, KeyResultResult, KpiHistory
+from .model import Objective, ObjectiveResult, OkrStatus, OkrType, Warning
 
 if TYPE_CHECKING:
     from .config import Config
 
 __all__ = ["EvalSettings", "kpi_status", "evaluate", "colour_of", "CADENCE_DAYS"]
 
-#: How old a value may be, by cadence, before the grace period starts.
-CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92}
 #: Comparisons at the inclusive bounds must survive float noise (0.7*0.5-0.1).
 _EPS = 1e-9
 
@@ -86,173 +83,6 @@ _COLOURS: dict[str, Colour] = {
 def colour_of(status: str | None) -> Colour | None:
     """The colour a status is shown in: on track and done green, at risk amber, off track red."""
     return _COLOURS.get(status or "")
-
-
-def _fmt(x: float | tuple[float, float] | None) -> str:
-    """A number as a person would write it in a sheet: ``90``, ``99.5``, ``95..105``."""
-    if x is None:
-        return "none"
-    if isinstance(x, tuple):
-        return "..".join(_fmt(v) for v in x)
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.10g}"
-
-
-# --- KPIs ----------------------------------------------------------------------------
-
-
-def _finite(x: Any) -> bool:
-    """A real number (not a bool), not NaN or infinite; a band: both ends so."""
-    if type(x) is float or type(x) is int:  # the common case, fast
-        return x - x == 0
-    if isinstance(x, tuple):
-        return len(x) == 2 and all(_finite(v) for v in x)
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _threshold_problem(kpi: KPI) -> str | None:
-    """What is wrong with the direction and thresholds, and what to do; ``None`` if fine."""
-    d, g, r = kpi.direction, kpi.green, kpi.red
-    if type(g) is float and type(r) is float and g - g == 0 and r - r == 0:  # fast path
-        if (d == "higher" and g >= r) or (d == "lower" and g <= r):
-            return None
-    if d is None:
-        # The source's own words name the cell (and what it held: "sideways").
-        return kpi.threshold_reason or "no direction: set Direction to higher, lower or range"
-    if d not in ("higher", "lower", "range"):
-        return f"unknown direction {d!r}: set Direction to higher, lower or range"
-    missing = [name for name, v in (("Green", g), ("Red", r)) if v is None]
-    if missing:
-        why = f" ({kpi.threshold_reason})" if kpi.threshold_reason else ""
-        what = "a band low..high each, such as 95..105" if d == "range" else "a number each"
-        return f"{' and '.join(missing)} threshold missing{why}: for direction {d}, give Green and Red {what}"
-    for name, v in (("Green", g), ("Red", r)):
-        if d == "range" and not isinstance(v, tuple):
-            return f"for direction range, {name} must be a band low..high (such as 95..105), not {_fmt(v)}"
-        if d != "range" and isinstance(v, tuple):
-            return (
-                f"for direction {d}, {name} must be one number, not the band {_fmt(v)}; "
-                "use direction range for a band"
-            )
-        if not _finite(v):
-            return f"the {name} threshold {_fmt(v)} is not a finite number"
-        if isinstance(v, tuple) and v[0] > v[1]:
-            return f"the {name} band {_fmt(v)} has its low end above its high end: write it low..high"
-    fix = "swap them or check the direction"
-    if d == "higher" and g < r:  # type: ignore[operator]
-        return f"for direction higher, Green ({_fmt(g)}) must be at least Red ({_fmt(r)}): {fix}"
-    if d == "lower" and g > r:  # type: ignore[operator]
-        return f"for direction lower, Green ({_fmt(g)}) must be at most Red ({_fmt(r)}): {fix}"
-    if d == "range" and not (r[0] <= g[0] and g[1] <= r[1]):  # type: ignore[index]
-        return (
-            f"for direction range, the Green band {_fmt(g)} must lie inside the Red band {_fmt(r)} "
-            "(the amber band around it): widen Red or narrow Green"
-        )
-    return None
-
-
-def _at(where: str, reason: str) -> str:
-    """A reason syncd worked out itself, prefixed with where a person finds the item
-    (the source's own reasons already name their cell)."""
-    return f"{where}: {reason}" if where and where not in reason else reason
-
-
-def _colour(direction: str, v: float, g: Any, r: Any) -> KpiStatus:
-    if direction == "higher":
-        return "green" if v >= g else "red" if v < r else "amber"
-    if direction == "lower":
-        return "green" if v <= g else "red" if v > r else "amber"
-    return "green" if g[0] <= v <= g[1] else "amber" if r[0] <= v <= r[1] else "red"
-
-
-def kpi_status(kpi: KPI) -> tuple[KpiStatus, str | None]:
-    """A KPI's status and, for ``no_data``/``invalid``, the reason a person can act on.
-
-    Bad thresholds come first: they need the owner's fix whatever the value.
-    Parsing problems recorded on the item make it ``no_data`` (no value) or
-    ``invalid`` (a value that cannot be trusted), their sentences in the reason.
-    """
-    problem = _threshold_problem(kpi)
-    if problem:
-        if not (kpi.threshold_reason and kpi.threshold_reason in problem):
-            problem = _at(kpi.where, problem)
-        return "invalid", "; ".join([problem, *kpi.problems])
-    if not _finite(kpi.value):
-        why = kpi.value_reason or ("no value" if kpi.value is None else f"not a finite number ({kpi.value})")
-        return "no_data", "; ".join([why, *(p for p in kpi.problems if p != why)])
-    if kpi.problems:
-        return "invalid", "; ".join(kpi.problems)
-    return _colour(kpi.direction, kpi.value, kpi.green, kpi.red), None  # type: ignore[arg-type]
-
-
-@lru_cache(maxsize=65536)
-def _instant_ts(moment: date | datetime, tz: str) -> float:
-    """POSIX seconds of a date (00:00 that day) or datetime in ``tz``; cached,
-    since thousands of KPIs share a handful of Updated dates."""
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(0))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return moment.timestamp()
-
-
-@lru_cache(maxsize=64)
-def _local_date(now: datetime, tz: str) -> date:
-    """The calendar date of ``now`` in ``tz`` (cached: one ``now`` per pass)."""
-    return now.astimezone(ZoneInfo(tz)).date()
-
-
-def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | None) -> bool:
-    """Older than the cadence allows, plus grace; a value seen for the first time is fresh.
-
-    A date without a time (``Updated`` = 2026-11-07) is aged in calendar days in the
-    configured timezone, as a person counts: on 2026-11-15, at any hour, it is 8 days
-    old, so a weekly KPI (7 days + 1 day grace) is not stale until the 16th. A moment
-    (a date-time, or when syncd first saw the value) is aged to the second.
-    """
-    days = CADENCE_DAYS.get(kpi.cadence or "")
-    if days is None or not _finite(kpi.value):
-        return False
-    since = kpi.updated if kpi.updated is not None else (seen.first_seen if seen is not None else None)
-    if since is None:
-        return False
-    limit = days * 86400 + settings.stale_grace.total_seconds()
-    if not isinstance(since, datetime):
-        return (_local_date(now, settings.timezone) - since).days * 86400 > limit
-    return now.timestamp() - _instant_ts(since, settings.timezone) > limit
-
-
-def _distance(v: float, band: tuple[float, float]) -> float:
-    return max(band[0] - v, 0.0, v - band[1])
-
-
-def _trend(kpi: KPI, previous: float | None) -> tuple[Trend | None, float | None]:
-    """The change since the previous different value, and whether it is for the better."""
-    if not _finite(kpi.value) or not _finite(previous):
-        return None, None
-    v, p = float(kpi.value), float(previous)  # type: ignore[arg-type]
-    change = round(v - p, 9)
-    if kpi.direction == "higher":
-        better = v - p
-    elif kpi.direction == "lower":
-        better = p - v
-    elif kpi.direction == "range" and isinstance(kpi.green, tuple) and _finite(kpi.green):
-        better = _distance(p, kpi.green) - _distance(v, kpi.green)
-    else:
-        return None, change
-    return ("improving" if better > 0 else "worsening" if better < 0 else "flat"), change
-
-
-def _kpi_result(kpi: KPI, now: datetime, settings: EvalSettings, history: Mapping[str, KpiHistory]) -> KpiResult:
-    status, reason = kpi_status(kpi)
-    seen = history.get(kpi.id)
-    trend, change = _trend(kpi, seen.previous if seen else None)
-    return KpiResult(
-        id=kpi.id, name=kpi.name, value=kpi.value if _finite(kpi.value) else None, unit=kpi.unit,
-        status=status, stale=_stale(kpi, now, settings, seen), reason=reason,
-        trend=trend, change=change, source=kpi.source,
-    )  # fmt: skip
 
 
 # --- Key results and objectives --------------------------------------------------------

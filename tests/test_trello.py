@@ -7,7 +7,8 @@ import pytest
 from connectors.pacing import reset_pacers
 from syncd.model import Patch
 from syncd.source import SourceError
-from tests.fakes.trello import TrelloFake, TrelloRateLimit
+from tests.fakes.trello import TrelloRateLimit
+from tests.trello_helpers import fake, server  # noqa: F401 - fixtures
 from tests.trello_helpers import okr_board, open_trello, patches_for, sync_once
 
 
@@ -16,19 +17,6 @@ def _pacers():
     reset_pacers()
     yield
     reset_pacers()
-
-
-@pytest.fixture(scope="module")
-def server():
-    with TrelloFake() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    server.period = 0.02  # the rate window a 429 makes the client wait out
-    return server
 
 
 def _krs(result):

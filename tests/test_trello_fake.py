@@ -5,21 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.trello import TrelloFake, TrelloRateLimit
+from tests.fakes.trello import TrelloRateLimit
+from tests.trello_helpers import fake, server  # noqa: F401 - fixtures
 
 AUTH = {"Authorization": 'OAuth oauth_consumer_key="test-key", oauth_token="test-token"'}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with TrelloFake() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    return server
 
 
 @pytest.fixture

@@ -1,9 +1,16 @@
-"""Shared by the Trello tests and bench: build OKR boards on the fake, open the source."""
+"""Shared by the Trello tests and bench: build OKR boards on the fake, open the source.
+
+Also the ``server``/``fake`` fixtures of the Trello test modules; a module uses
+them by importing both names (``fake`` needs ``server``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+
+import pytest
 
 from connectors import open_source
 from connectors.retry import RetryPolicy
@@ -16,6 +23,21 @@ from tests.fakes.trello import TrelloFake
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=timezone.utc)
 FAST = {"trello_per_10s": 1_000_000, "trello_key_per_10s": 1_000_000}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[TrelloFake]:
+    """One fake per test module: starting a server per test is slow, and ``fake`` resets it."""
+    with TrelloFake() as f:
+        yield f
+
+
+@pytest.fixture
+def fake(server: TrelloFake) -> TrelloFake:
+    """The module's fake, emptied, with a test-sized rate window."""
+    server.reset()
+    server.period = 0.02  # the rate window a 429 makes the client wait out
+    return server
 
 
 class DictCache:
