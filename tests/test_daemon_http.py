@@ -153,7 +153,8 @@ def test_sigterm_during_an_http_pass_ends_it_at_the_next_call_and_a_restart_conv
     assert d.get("/healthz").json()["sources"]["okr-board"]["running"] is True
     code, took = d.stop(signal.SIGTERM)
     assert code == 0, d.log_text()[-3000:]
-    assert took < 2, f"took {took:.2f}s to stop; log:\n{d.log_text()[-3000:]}"
+    # Well inside the 5 s grace (an abandoned pass would take all of it, and log "interrupted").
+    assert took < 4, f"took {took:.2f}s to stop; log:\n{d.log_text()[-3000:]}"
     [partial] = _pass_events(d, "okr-board", "partial")
     assert "syncd is stopping; the rest of this source's work moves to its next pass" in partial["message"]
     assert 0 < partial["api_calls"].get("trello", 0)

@@ -283,7 +283,9 @@ def test_paced_under_a_server_enforcing_token_and_key_limits(fake):
     """Scaled-down limits (the real 100/10 s is measured in bench/): no 429 at all."""
     fake.rate_limit = TrelloRateLimit(per_token=40, per_key=120, period=0.5)
     board = okr_board(fake, 2, 30)
-    limits = {"trello_per_10s": 800, "trello_key_per_10s": 2400}  # = 40 per 0.5 s
+    # Paced at 75% of the server's limit (30 per 0.5 s): a busy test machine can delay a
+    # request and bunch the next ones, and the margin absorbs that.
+    limits = {"trello_per_10s": 600, "trello_key_per_10s": 1800}
     _, patches, errors = sync_once(open_trello(fake, board, limits=limits))
     assert errors == [] and len(patches) > 30
     assert fake.responses_429 == 0
