@@ -144,6 +144,10 @@ def _num(v: float | None, digits: int = 3) -> str:
     return f"{v:,.{digits}f}".rstrip("0").rstrip(".") if not float(v).is_integer() else f"{v:,.0f}"
 
 
+def _shown(value: Any) -> str:
+    return _num(value) if isinstance(value, float) else str(value)
+
+
 def _print_text(report: Any, out: TextIO) -> None:
     ev = report.evaluation
     head = f"syncd sync at {report.now.isoformat(timespec='minutes')}"
@@ -162,18 +166,25 @@ def _print_text(report: Any, out: TextIO) -> None:
         print("\nObjectives", file=out)
         for o in ev.objectives:
             final = ", final" if o.final else ""
-            print(f"  {_num(o.score, 2):>5}  {o.status:<11} {o.title} [{o.cycle or 'no cycle'}{final}]", file=out)
+            score = "-" if o.score is None else f"{o.score:.2f}"
+            print(f"  {score:>6}  {o.status:<11}  {o.title} [{o.cycle or 'no cycle'}{final}]", file=out)
             for kr in o.key_results:
                 reason = f"  ({kr.reason})" if kr.reason and kr.status in ("no_data", "invalid") else ""
-                print(f"  {_num(kr.progress):>7}  {kr.status:<11}   {kr.title}{reason}", file=out)
+                progress = "-" if kr.progress is None else f"{kr.progress * 100:.1f}%"
+                print(f"  {progress:>6}  {kr.status:<11}    {kr.title}{reason}", file=out)
     if ev.warnings:
         print(f"\nWarnings ({len(ev.warnings)})", file=out)
         for w in ev.warnings:
             print(f"  {w.code}: {w.message}", file=out)
     verb = "Would write" if report.dry_run else "Wrote"
     print(f"\n{verb} {len(report.writes)} value(s)", file=out)
+    names = {k.id: k.name for k in ev.kpis}
+    for o in ev.objectives:
+        names[o.id] = o.title
+        names.update((kr.id, kr.title) for kr in o.key_results)
     for p in report.writes:
-        print(f"  {p.source}: {p.item} {p.field}: {p.old!r} -> {p.new!r}", file=out)
+        old = "(empty)" if p.old is None else _shown(p.old)
+        print(f"  {p.source}: {names.get(p.item, p.item)}: {p.field} {old} -> {_shown(p.new)}", file=out)
     if report.errors:
         print(f"\nErrors ({len(report.errors)})", file=out)
         for e in report.errors:
