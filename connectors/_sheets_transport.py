@@ -1,9 +1,11 @@
-"""The Sheets HTTP transport and service-account credentials.
+"""The Sheets HTTP transport, the per-pass write batches, and service-account credentials.
 
 Every HTTP request of :mod:`connectors.sheets` goes through :class:`Transport`,
 gspread's HTTPClient with the origin swapped for ``base_url`` and the project's
 one retry policy and pacing (gspread's BackOffHTTPClient retries forever and
-misses non-JSON 429s). Each attempt is counted by endpoint kind.
+misses non-JSON 429s). Each attempt is counted by endpoint kind. The sources
+of one spreadsheet queue their writes in one :class:`WriteBatch` per pass, so
+the spreadsheet gets one ``values:batchUpdate`` however many sources it holds.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,7 +30,7 @@ from syncd.source import SourceError
 from .pacing import Pacer, fingerprint
 from .retry import RetryPolicy, Transient, call, parse_retry_after
 
-__all__ = ["API_ORIGIN", "SCOPES", "Transport", "load_credentials"]
+__all__ = ["API_ORIGIN", "SCOPES", "Transport", "Queued", "WriteBatch", "write_batch", "forget", "load_credentials"]
 
 API_ORIGIN = "https://sheets.googleapis.com"
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -113,6 +116,54 @@ def _google_message(response: requests.Response) -> str:
         return f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")[:200]
     except (ValueError, KeyError, TypeError):
         return "(no JSON error body)"
+
+
+# --- writes shared between the sources of one spreadsheet -------------------------
+
+
+@dataclass
+class Queued:
+    """One source's share of a spreadsheet's writes in one pass."""
+
+    source: Any  # the SheetsTable
+    patches: list[Any]
+    cells: list[Any]  # CellWrite
+    colours: list[tuple[int, int, str | None]]
+
+
+class WriteBatch:
+    """The writes of every source of one spreadsheet in one pass, sent once by
+    whichever of them flushes first; the others only collect their part."""
+
+    def __init__(self) -> None:
+        self.queued: list[Queued] = []
+        self.lock = threading.Lock()
+        self.sent = False
+        #: (what was being done, what was raised) when nothing was written.
+        self.failure: tuple[str, Exception] | None = None
+        #: The same when the values went out but the colours did not.
+        self.colour_failure: tuple[str, Exception] | None = None
+
+
+#: (pass id, base_url, credentials variable, spreadsheet key) -> the batch being filled.
+_batches: dict[tuple[Any, ...], WriteBatch] = {}
+_batch_lock = threading.Lock()
+
+
+def write_batch(key: tuple[Any, ...]) -> WriteBatch:
+    """The batch still being filled under ``key`` (a new one once the last was sent)."""
+    with _batch_lock:
+        batch = _batches.get(key)
+        if batch is None or batch.sent:
+            batch = _batches[key] = WriteBatch()
+    return batch
+
+
+def forget(batch: WriteBatch) -> None:
+    """Stop handing ``batch`` out (it is being sent, or every source of it closed)."""
+    with _batch_lock:
+        for k in [k for k, b in _batches.items() if b is batch]:
+            del _batches[k]
 
 
 # --- credentials -------------------------------------------------------------------

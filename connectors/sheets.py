@@ -5,8 +5,10 @@ locale) and one ``values:batchGet`` of FORMATTED values (what people see)
 for every worksheet the configuration uses in that spreadsheet; a write is one
 ``values:batchUpdate`` of the changed cells only, plus one
 ``spreadsheets:batchUpdate`` when Status cells are coloured or a missing owned
-column needs room. gspread's ``Worksheet`` objects are never used: each of
-them re-fetches the metadata.
+column needs room, per spreadsheet per pass: in an engine pass ``write`` only
+queues, and the first ``flush`` of a source of that spreadsheet sends what
+every source of it queued. gspread's ``Worksheet`` objects are never used:
+each of them re-fetches the metadata.
 
 Every HTTP request goes through :class:`connectors._sheets_transport.Transport`,
 gspread's HTTPClient with the origin swapped for ``base_url`` and the project's
@@ -32,7 +34,7 @@ from mappings.table import CellWrite, TableMapping
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ._sheets_transport import Transport, load_credentials
+from ._sheets_transport import Queued, Transport, WriteBatch, forget, load_credentials, write_batch
 # Re-exported: tests and bench reach the scopes, the proxied credentials and the
 # token cache (to clear it between runs) through connectors.sheets.
 from ._sheets_transport import SCOPES, _credentials, _ProxiedCredentials  # noqa: F401
@@ -81,6 +83,12 @@ def _take_prefetched(key: tuple[Any, ...], ctx: Any) -> tuple[dict[str, Any], li
     return (hit[2], hit[3]) if hit and hit[1] is ctx else None
 
 
+# --- writes shared between sources of one spreadsheet -----------------------------------
+
+#: What a gspread call may raise that is turned into a clear SourceError.
+_FAILURES = (APIError, SourceError, ValueError, KeyError, TypeError)
+
+
 # --- the source ----------------------------------------------------------------------
 
 
@@ -105,6 +113,7 @@ class SheetsTable:
         self.sheet: dict[str, Any] = {}
         self.locale: str | None = None
         self._grid: list[list[Any]] = []
+        self._batch: WriteBatch | None = None
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -129,15 +138,21 @@ class SheetsTable:
         """Run one gspread call; turn its failures into a clear SourceError."""
         try:
             return fn(*args, **kwargs)
-        except APIError as e:
-            raise SourceError(self._explain(what, e)) from None
         except Deferred:
             raise
-        except SourceError as e:
-            raise SourceError(f"{self._where()}: {what}: {e}") from None
-        except (ValueError, KeyError, TypeError) as e:
-            raise SourceError(f"{self._where()}: {what}: the answer was not what the Sheets API sends "
-                              f"({type(e).__name__})") from None
+        except _FAILURES as e:
+            raise self._failure(what, e) from None
+
+    def _failure(self, what: str, e: Exception) -> SourceError:
+        """What to raise for a failed call, worded for this source."""
+        if isinstance(e, Deferred):
+            return Deferred(str(e), e.retry_after)
+        if isinstance(e, APIError):
+            return SourceError(self._explain(what, e))
+        if isinstance(e, SourceError):
+            return SourceError(f"{self._where()}: {what}: {e}")
+        return SourceError(f"{self._where()}: {what}: the answer was not what the Sheets API sends "
+                           f"({type(e).__name__})")
 
     def _explain(self, what: str, e: APIError) -> str:
         status = e.response.status_code
@@ -237,6 +252,7 @@ class SheetsTable:
     # -- writing -------------------------------------------------------------------
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        """Queue the changed cells; in an engine pass ``flush`` sends them."""
         if not patches or self.ctx.dry_run:
             return []
         if self.mapping is None:
@@ -245,33 +261,84 @@ class SheetsTable:
         cells = self._changed(self.mapping.cell_writes(patches))
         if not cells:
             return []
-        http = self._client()
-        sheet_id = self.sheet["properties"]["sheetId"]
-        columns = self.sheet["properties"].get("gridProperties", {}).get("columnCount", 26)
         changed = {(c.row, c.col) for c in cells}
         colours = self._colours(patches, changed) if self.config.colour else []
-        layout: list[dict[str, Any]] = []
-        need = max(c.col for c in cells) + 1
-        if need > columns:
-            layout.append({"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": need - columns}})
-        if layout:  # room first, then values, in as few calls as the order allows
-            self._api("making room for new columns", http.batch_update, self.key,
-                      {"requests": layout + colour_requests(sheet_id, colours)})
-            self.sheet["properties"].setdefault("gridProperties", {})["columnCount"] = need
-        body = {"valueInputOption": "RAW", "data": value_ranges(self.title, cells)}
-        self._api(f"writing {len(cells)} cells", http.values_batch_update, self.key, body)
-        for c in cells:
-            self._remember(c)
+        while True:  # a batch a sibling is sending takes no more
+            batch = self._join()
+            with batch.lock:
+                if not batch.sent:
+                    batch.queued.append(Queued(self, list(patches), cells, colours))
+                    break
+        return [] if self.ctx.pass_id is not None else self.flush()
+
+    def _join(self) -> WriteBatch:
+        """This spreadsheet's batch for this pass (a batch of its own outside a pass)."""
+        if self._batch is not None and not self._batch.sent:
+            return self._batch
+        if self.ctx.pass_id is None:
+            self._batch = WriteBatch()
+            return self._batch
+        self._batch = write_batch((self.ctx.pass_id, self.config.base_url, self.config.credentials_env, self.key))
+        return self._batch
+
+    def flush(self) -> list[ItemError]:
+        """Send the spreadsheet's batch unless a sibling source already did; report this source's part."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return []
+        with batch.lock:
+            if not batch.sent:
+                batch.sent = True
+                forget(batch)
+                self._send(batch)
+            mine = [q for q in batch.queued if q.source is self]
+        if batch.failure is not None:
+            raise self._failure(*batch.failure) from None
+        for q in mine:
+            for c in q.cells:
+                self._remember(c)
+        if batch.colour_failure is None or not any(q.colours for q in mine):
+            return []
+        problem = self._failure(*batch.colour_failure)
+        if isinstance(problem, Deferred):
+            raise problem from None  # stopping, or a long Retry-After: the pass is partial
+        return [ItemError(self.name, p.item, f"status written, but not coloured: {problem}", fields=())
+                for q in mine for p in q.patches if p.field == "status" and p.colour is not None]
+
+    def _send(self, batch: WriteBatch) -> None:
+        """Room for new columns first (colours ride along), then one values:batchUpdate
+        for every queued range, then the colours: as few calls as the order allows."""
+        room: dict[int, tuple[int, int]] = {}  # sheetId -> (columns there, columns needed)
+        colours: list[dict[str, Any]] = []
+        data: list[dict[str, Any]] = []
+        for q in batch.queued:
+            props = q.source.sheet["properties"]
+            have = props.get("gridProperties", {}).get("columnCount", 26)
+            there, need = room.get(props["sheetId"], (have, 0))
+            room[props["sheetId"]] = (min(there, have), max(need, max(c.col for c in q.cells) + 1))
+            colours += colour_requests(props["sheetId"], q.colours)
+            data += value_ranges(q.source.title, q.cells)
+        layout = [{"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": need - there}}
+                  for sheet_id, (there, need) in room.items() if need > there]
+        what = "making room for new columns"
+        try:
+            http = self._client()
+            if layout:
+                http.batch_update(self.key, {"requests": layout + colours})
+                for q in batch.queued:
+                    props = q.source.sheet["properties"]
+                    grid = props.setdefault("gridProperties", {})
+                    grid["columnCount"] = max(grid.get("columnCount", 26), room[props["sheetId"]][1])
+            what = f"writing {sum(len(q.cells) for q in batch.queued)} cells"
+            http.values_batch_update(self.key, {"valueInputOption": "RAW", "data": data})
+        except _FAILURES as e:
+            batch.failure = (what, e)
+            return
         if colours and not layout:
             try:
-                self._api("colouring Status cells", http.batch_update, self.key,
-                          {"requests": colour_requests(sheet_id, colours)})
-            except Deferred:
-                raise  # stopping, or a long Retry-After: the pass is partial
-            except SourceError as e:
-                return [ItemError(self.name, p.item, f"status written, but not coloured: {e}", fields=())
-                        for p in patches if p.field == "status" and p.colour is not None]
-        return []
+                http.batch_update(self.key, {"requests": colours})
+            except _FAILURES as e:
+                batch.colour_failure = ("colouring Status cells", e)
 
     def _changed(self, cells: list[CellWrite]) -> list[CellWrite]:
         """Only cells that do not already show the value (a re-run writes nothing)."""
@@ -306,6 +373,12 @@ class SheetsTable:
         return []
 
     def close(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None and not batch.sent:  # never flushed: nothing of it goes out
+            with batch.lock:
+                batch.queued = [q for q in batch.queued if q.source is not self]
+            if not batch.queued:
+                forget(batch)
         http, self._http = self._http, None
         if http is not None:
             http.session.close()

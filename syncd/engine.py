@@ -8,6 +8,7 @@ One failing source fails its own items only: the others still sync.
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import os
 import time
@@ -31,6 +32,9 @@ from .state import StateStore
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
 log = logging.getLogger("syncd.engine")
+
+#: One id per pass (SourceContext.pass_id): sources key per-pass buffers by it.
+_pass_ids = itertools.count(1)
 
 
 @contextmanager
@@ -173,7 +177,8 @@ def sync(
     own_state = state is None
     if state is None:
         state = StateStore(config.state_path, readonly=dry_run)
-    ctx = SourceContext(config=config, cache=state, env=os.environ if env is None else env, dry_run=dry_run, now=now)
+    ctx = SourceContext(config=config, cache=state, env=os.environ if env is None else env, dry_run=dry_run, now=now,
+                        pass_id=next(_pass_ids))
     outcomes: dict[str, SourceOutcome] = {}
     errors: list[ItemError] = []
     open_sources: dict[str, Source] = {}
@@ -235,6 +240,8 @@ def sync(
                 _fail(outcome, errors, STOPPING, "partial")
                 continue
             written.extend(_write(open_sources[name], source_patches, outcome, errors))
+        if not dry_run:  # sources that batch across sources of one service send now
+            written = _flush(open_sources, outcomes, written, errors)
 
         # 5. record
         if not dry_run:
@@ -314,6 +321,54 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
         outcome.outcome = "failed"
     done = [p for p in patches if (p.item, None) not in unwritten and (p.item, p.field) not in unwritten]
     outcome.writes = len(done)
+    return done
+
+
+def _flush(sources: Mapping[str, Source], outcomes: dict[str, SourceOutcome], written: list[Patch],
+           errors: list[ItemError]) -> list[Patch]:
+    """Call each open source's optional ``flush``; drop the patches it did not write.
+
+    An item error is charged to the source it names (a batch may span sources),
+    else to the source that flushed; a raise loses all of that source's writes.
+    """
+    lost: set[str] = set()
+    unwritten: set[tuple[str, str, str | None]] = set()
+    for name, source in sources.items():
+        flush = getattr(source, "flush", None)
+        if not callable(flush):
+            continue
+        outcome = outcomes[name]
+        try:
+            failed = flush()
+        except Deferred as e:
+            _fail(outcome, errors, str(e), "partial")
+            outcome.retry_after = e.retry_after
+            lost.add(name)
+            continue
+        except SourceError as e:
+            _fail(outcome, errors, f"nothing written: {e}", "failed")
+            lost.add(name)
+            continue
+        for f in failed or []:
+            owner = outcomes.get(f.source, outcome)
+            errors.append(f)
+            owner.errors.append(f.message)
+            if owner.outcome == "ok":
+                owner.outcome = "failed"
+            if f.fields is None:
+                unwritten.add((owner.name, f.item, None))
+            else:
+                unwritten.update((owner.name, f.item, field) for field in f.fields)
+    if not lost and not unwritten:
+        return written
+    done = [
+        p for p in written
+        if p.source not in lost and (p.source, p.item, None) not in unwritten
+        and (p.source, p.item, p.field) not in unwritten
+    ]
+    for name in lost | {s for s, _, _ in unwritten}:
+        if name in outcomes:
+            outcomes[name].writes = sum(1 for p in done if p.source == name)
     return done
 
 

@@ -43,6 +43,17 @@ class Deferred(SourceError):
 
 @runtime_checkable
 class Source(Protocol):
+    """What the engine reads from and writes to.
+
+    Optional: ``flush() -> list[ItemError]``. Sources that batch across sources
+    of one service send here: their ``write`` may only queue, and after every
+    source's write the engine calls ``flush`` on each open source that has one.
+    Failures are handled like ``write``'s: failed items are returned (each
+    naming its own ``source``), ``SourceError``/``Deferred`` raised when none of
+    this source's queued writes went out. A source that sends in ``write``
+    needs no ``flush``.
+    """
+
     name: str
     #: The key under which its calls are counted in ``api_calls``:
     #: ``"local"``, ``"sheets"``, ``"notion"`` or ``"trello"``.
@@ -91,3 +102,8 @@ class SourceContext:
     #: The pass's clock (``--now``); sources use it only for what they write
     #: (a dated comment), never to decide what to read.
     now: datetime | None = None
+    #: The engine pass this context belongs to (one id per pass, never reused
+    #: in a process). Sources that batch writes across sources key their
+    #: per-pass buffer by it; None (no engine pass, so no ``flush`` to come)
+    #: means send in ``write``.
+    pass_id: int | None = None

@@ -119,3 +119,77 @@ def test_dry_run_reads_and_shows_writes_but_never_writes(stub):
     report = sync(stub, now=NOW, dry_run=True)
     assert len(report.writes) == 6 and report.api_calls == {"stub": 2}
     assert not stub.state_path.exists()
+
+
+# --- the optional flush hook ---------------------------------------------------------
+
+
+class BatchingStub(StubSource):
+    """A stub whose ``write`` only queues and whose ``flush`` the test scripts."""
+
+    events: list[tuple[str, str]] = []
+
+    def write(self, patches):
+        self.events.append(("write", self.name))
+        return super().write(patches)
+
+    def flush(self):
+        self.events.append(("flush", self.name))
+        fail = self.behaviour.get(("flush", self.name))
+        if isinstance(fail, Exception):
+            raise fail
+        return list(fail or [])
+
+
+@pytest.fixture
+def batching(stub):
+    import sys
+
+    sys.modules["stub_connector"].open = BatchingStub  # type: ignore[attr-defined]
+    BatchingStub.events = []
+    return stub
+
+
+def test_flush_is_called_on_every_source_after_all_writes(batching):
+    report = sync(batching, now=NOW)
+    assert report.exit_code == 0
+    assert BatchingStub.events == [("write", "a"), ("write", "b"), ("flush", "a"), ("flush", "b")]
+    assert len(report.writes) == 6 and report.sources["a"].writes == 3
+
+
+def test_a_flush_error_is_charged_to_the_source_it_names(batching):
+    # a's flush sent b's queued writes too, and one of b's items failed
+    StubSource.behaviour[("flush", "a")] = [ItemError("b", "b-1", "refused")]
+    report = sync(batching, now=NOW)
+    assert report.exit_code == 1
+    assert [(e.source, e.item, e.message) for e in report.errors] == [("b", "b-1", "refused")]
+    assert [p.item for p in report.writes if p.source == "b"] == ["b-0", "b-2"]
+    assert [p.item for p in report.writes if p.source == "a"] == ["a-0", "a-1", "a-2"]
+    assert report.sources["b"].outcome == "failed" and report.sources["b"].writes == 2
+    assert report.sources["a"].outcome == "ok" and report.sources["a"].writes == 3
+
+
+def test_a_flush_side_effect_failure_keeps_the_write(batching):
+    StubSource.behaviour[("flush", "a")] = [ItemError("a", "a-1", "status written, but not coloured", fields=())]
+    report = sync(batching, now=NOW)
+    assert report.exit_code == 1
+    assert [p.item for p in report.writes if p.source == "a"] == ["a-0", "a-1", "a-2"]
+
+
+def test_a_flush_that_raises_loses_that_sources_writes_only(batching):
+    StubSource.behaviour[("flush", "a")] = SourceError("sheet 1AbC: values:batchUpdate answered 500")
+    StubSource.behaviour[("flush", "b")] = Deferred("sheets asked to wait 300s", retry_after=300)
+    report = sync(batching, now=NOW)
+    assert report.exit_code == 1
+    assert report.writes == []
+    assert [(e.source, e.message) for e in report.errors] == [
+        ("a", "nothing written: sheet 1AbC: values:batchUpdate answered 500"),
+        ("b", "sheets asked to wait 300s"),
+    ]
+    assert report.sources["a"].outcome == "failed" and report.sources["a"].writes == 0
+    assert report.sources["b"].outcome == "partial" and report.sources["b"].retry_after == 300
+
+
+def test_a_dry_run_never_flushes(batching):
+    report = sync(batching, now=NOW, dry_run=True)
+    assert len(report.writes) == 6 and BatchingStub.events == []

@@ -308,7 +308,8 @@ def test_two_sources_in_one_spreadsheet_share_one_metadata_and_one_batch_get(
     assert fake.shown(KEY, "OKRs!G2") == "40%"
     assert fake.shown(KEY, "OKRs!G3") == "66.7%"
     assert fake.shown(KEY, "OKRs!H2") in {"On track", "At risk", "Off track"}
-    assert report.api_calls["sheets"] == 4  # 2 reads, 1 write per source
+    assert fake.calls["values.batchUpdate"] == 1
+    assert report.api_calls["sheets"] == 3  # 2 reads, 1 write for both sources
     fake.reset_counts()
     assert sync(cfg, now=NOW, env=env).writes == []
     assert fake.writes == 0

@@ -84,10 +84,10 @@ def test_sync_writes_status_progress_and_current_then_nothing(setup: Any, capsys
     assert kr["current"] == pytest.approx(80) and kr["progress"] == pytest.approx(0.5)
     assert fake.shown(KEY, "OKRs!E2") == "80" and fake.shown(KEY, "OKRs!H2") == "50%"
     assert {(w["source"], w["field"]) for w in out["writes"]} >= {("kpi-sheet", "status"), ("okr-sheet", "progress")}
-    # one metadata + one batchGet for both worksheets; one values write per source; one colour call
+    # one metadata + one batchGet for both worksheets; one values write for both; one colour call
     assert fake.calls["spreadsheets.get"] == 1 and fake.calls["values.batchGet"] == 1
-    assert fake.calls["values.batchUpdate"] == 2 and fake.calls["spreadsheets.batchUpdate"] == 1
-    assert out["api_calls"] == {"sheets": 5}
+    assert fake.calls["values.batchUpdate"] == 1 and fake.calls["spreadsheets.batchUpdate"] == 1
+    assert out["api_calls"] == {"sheets": 4}
 
     fake.reset_counts()
     code, again = run(capsys, "sync", "--config", str(toml), "--now", "2026-11-15T09:00:00Z", "--format", "json")
