@@ -50,3 +50,25 @@ def demo(tmp_path: Path) -> Path:
 def write_config(path: Path, body: str) -> Path:
     path.write_text(body, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Sheets fake with a service-account file in GOOGLE_APPLICATION_CREDENTIALS,
+    fresh pacers and caches, and retries that do not sleep (test-sized)."""
+    import connectors.sheets as sheets
+    from connectors.pacing import reset_pacers
+    from connectors.retry import RetryPolicy
+    from tests.fakes.sheets import FakeSheets
+
+    reset_pacers()
+    sheets._credentials.clear()
+    sheets._prefetched.clear()
+    monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
+        lambda cls, config: cls(attempts=config.syncd.retries, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
+    with FakeSheets() as fake:
+        sa = tmp_path / "sa.json"
+        sa.write_text(json.dumps(fake.service_account()))
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
+        yield fake
+    reset_pacers()

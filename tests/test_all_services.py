@@ -5,14 +5,10 @@ key result following a KPI that lives in the sheet, and one service failing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-import connectors.sheets as sheets
-from connectors.pacing import reset_pacers
-from connectors.retry import RetryPolicy
 from tests.fakes.notion import NotionFake, okr_workspace
 from tests.fakes.sheets import FakeSheets
 from tests.fakes.trello import TrelloFake
@@ -24,15 +20,9 @@ SHEET = "1AllServicesSheetKeyAbCd"
 
 
 @pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    reset_pacers()
-    sheets._credentials.clear()
-    sheets._prefetched.clear()
-    monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
-        lambda cls, config: cls(attempts=config.syncd.retries, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
-    with FakeSheets() as gsheets, NotionFake((NOTION_TOKEN,)) as notion, TrelloFake() as trello:
-        sa = tmp_path / "sa.json"
-        sa.write_text(json.dumps(gsheets.service_account()))
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sheets_fake: FakeSheets):
+    gsheets = sheets_fake
+    with NotionFake((NOTION_TOKEN,)) as notion, TrelloFake() as trello:
         gsheets.add_spreadsheet(SHEET, {"KPIs": [
             ["KPI", "Value", "Direction", "Green", "Red", "Status"],
             ["Retention", "82%", "higher", "85", "75", ""],
@@ -43,7 +33,6 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         follower = trello.add_card(next(iter(trello.lists)), "Raise retention from 75% to 85%",
                                    fields={"Start": 75, "Target": 85, "KPI": "Retention"})
         (tmp_path / "kpis.csv").write_text("KPI,Value,Direction,Green,Red,Status\nChurn,3.5,lower,3,5,\n")
-        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
         monkeypatch.setenv("NOTION_TOKEN", NOTION_TOKEN)
         monkeypatch.setenv("TRELLO_API_KEY", trello.key)
         monkeypatch.setenv("TRELLO_TOKEN", trello.token)
@@ -85,7 +74,6 @@ base_url = "{trello.url}"
 cycle = "2026-Q4"
 """)
         yield config, gsheets, notion, trello, follower
-    reset_pacers()
 
 
 def test_every_service_syncs_in_one_pass_and_a_second_pass_writes_nothing(team, syncd):

@@ -9,9 +9,6 @@ from typing import Any
 
 import pytest
 
-import connectors.sheets as sheets
-from connectors.pacing import reset_pacers
-from connectors.retry import RetryPolicy
 from syncd.cli import main
 from tests.fakes.sheets import FakeSheets
 
@@ -19,29 +16,21 @@ KEY = "1CliSheetKeyAbCdEfGhIjKl"
 
 
 @pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    reset_pacers()
-    sheets._credentials.clear()
-    sheets._prefetched.clear()
-    monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
-        lambda cls, config: cls(attempts=config.syncd.retries, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
-    with FakeSheets() as fake:
-        sa = tmp_path / "sa.json"
-        sa.write_text(json.dumps(fake.service_account()))
-        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
-        fake.add_spreadsheet(KEY, {
-            "KPIs": [
-                ["KPI", "Value", "Direction", "Green", "Red", "Status", "Comment"],
-                ["Payroll accuracy", "99.6%", "higher", "99.5", "99", "", "=1+1"],
-                ["Retention", "80%", "higher", "85", "75", "Amber", "keep"],
-            ],
-            "OKRs": [
-                ["Objective", "Key result", "Start", "Target", "Current", "KPI", "Cycle", "Progress", "Status"],
-                ["Keep customers", "Raise retention", "75%", "85%", "", "Retention", "2026-Q4", "", ""],
-            ],
-        })
-        toml = tmp_path / "syncd.toml"
-        toml.write_text(f"""
+def setup(tmp_path: Path, sheets_fake: FakeSheets) -> Any:
+    fake = sheets_fake
+    fake.add_spreadsheet(KEY, {
+        "KPIs": [
+            ["KPI", "Value", "Direction", "Green", "Red", "Status", "Comment"],
+            ["Payroll accuracy", "99.6%", "higher", "99.5", "99", "", "=1+1"],
+            ["Retention", "80%", "higher", "85", "75", "Amber", "keep"],
+        ],
+        "OKRs": [
+            ["Objective", "Key result", "Start", "Target", "Current", "KPI", "Cycle", "Progress", "Status"],
+            ["Keep customers", "Raise retention", "75%", "85%", "", "Retention", "2026-Q4", "", ""],
+        ],
+    })
+    toml = tmp_path / "syncd.toml"
+    toml.write_text(f"""
 [syncd]
 state = "state.db"
 
@@ -63,7 +52,7 @@ spreadsheet = "{KEY}"
 worksheet = "OKRs"
 base_url = "{fake.url}"
 """)
-        yield fake, toml
+    yield fake, toml
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:

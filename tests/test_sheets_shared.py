@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 import connectors.sheets as sheets
-from connectors.pacing import reset_pacers
 from connectors.retry import RetryPolicy
 from syncd.cli import main
 from tests.fakes.sheets import FakeSheets
@@ -38,17 +37,10 @@ ATTEMPTS = 3
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    reset_pacers()
-    sheets._credentials.clear()
-    sheets._prefetched.clear()
+def fake(sheets_fake: FakeSheets, monkeypatch: pytest.MonkeyPatch) -> FakeSheets:
     monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
         lambda cls, config: cls(attempts=ATTEMPTS, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
-    with FakeSheets() as f:
-        sa = tmp_path / "sa.json"
-        sa.write_text(json.dumps(f.service_account()))
-        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
-        yield f
+    return sheets_fake
 
 
 def write_config(fake: FakeSheets, tmp_path: Path, extra: str = "") -> Path:
