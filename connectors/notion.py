@@ -19,12 +19,12 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from mappings import notion as mapping
 from syncd.model import ReadResult
+from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
 from . import _notion_schema as schema
@@ -116,12 +116,10 @@ class NotionSource(Writer):
 
     def _token(self) -> str:
         name = self.cfg.token_env
-        token = (self.ctx.env.get(name) or "").strip()
-        if not token and self.ctx.env.get(f"{name}_FILE"):
-            try:
-                token = Path(self.ctx.env[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise SourceError(f"{self.name}: cannot read the token file that {name}_FILE names: {e.strerror}") from None
+        try:
+            token = read_secret(self.ctx.env, name)
+        except SecretError as e:
+            raise SourceError(f"{self.name}: {e}") from None
         if not token:
             raise SourceError(
                 f"{self.name}: {name} is not set: put the Notion integration's secret in it "

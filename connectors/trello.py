@@ -33,6 +33,7 @@ from mappings.trello import (
     plan_card,
 )
 from syncd.model import ItemError, Objective, Patch, ReadResult
+from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
 from ._trello_http import Pacers, Transport, TrelloError
@@ -103,7 +104,10 @@ class TrelloSource:
     def _credentials(self) -> tuple[str, str]:
         found = []
         for var, what in ((self.config.key_env, "API key"), (self.config.token_env, "token")):
-            value = (self.ctx.env.get(var) or "").strip()
+            try:
+                value = read_secret(self.ctx.env, var)
+            except SecretError as e:
+                raise SourceError(f'board "{self.config.board}": {e}') from None
             if not value:
                 hint = "key_env" if what == "API key" else "token_env"
                 raise SourceError(

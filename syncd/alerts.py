@@ -34,6 +34,7 @@ import httpx
 from connectors.retry import RetryPolicy, Transient, call
 
 from .evaluate import colour_of
+from .secrets import SecretError, read_secret
 from .source import Deferred, SourceError
 from .state import StateStore
 
@@ -311,7 +312,10 @@ class Alerts:
 
     def _url(self, alert: Any) -> str | None:
         if alert.url_env:
-            return self.env.get(alert.url_env) or None
+            try:
+                return read_secret(self.env, alert.url_env)
+            except SecretError:
+                return None  # reported like an unset variable
         return alert.url
 
     def _warn_once(self, name: str, alert: Any) -> None:

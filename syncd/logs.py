@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .secrets import SecretError, read_secret
+
 __all__ = ["Redactor", "RedactFilter", "JsonFormatter", "setup_logging", "secret_values", "REDACTED"]
 
 REDACTED = "***"
@@ -84,7 +86,11 @@ def secret_values(config: Any, env: Mapping[str, str]) -> set[str]:
             names.add(alert.url_env)
         if alert.url:
             out.add(alert.url)
-    out |= {env[n] for n in names if env.get(n)}
+    for name in names:
+        try:
+            out.add(read_secret(env, name) or "")
+        except SecretError:
+            pass
     return {s for s in out if s}
 
 

@@ -92,3 +92,28 @@ def test_check_says_what_is_wrong_and_where(demo, syncd):
     run = syncd("check", "--config", demo)
     assert run.code == 1
     assert "kpis.company-kpis (csv): FAILED" in run.out and "kpis.csv: no such file" in run.out
+
+
+def test_a_secret_may_come_from_a_file_a_variable_names(tmp_path):
+    from syncd.secrets import SecretError, read_secret
+
+    (tmp_path / "token").write_text("secret_from_file\n")
+    assert read_secret({"NOTION_TOKEN": " secret_env "}, "NOTION_TOKEN") == "secret_env"
+    assert read_secret({"NOTION_TOKEN_FILE": str(tmp_path / "token")}, "NOTION_TOKEN") == "secret_from_file"
+    assert read_secret({}, "NOTION_TOKEN") is None
+    with pytest.raises(SecretError) as e:
+        read_secret({"TRELLO_TOKEN_FILE": str(tmp_path / "missing")}, "TRELLO_TOKEN")
+    assert "TRELLO_TOKEN_FILE" in str(e.value)
+
+
+def test_trello_credentials_from_files(tmp_path, monkeypatch):
+    from tests.fakes.trello import TrelloFake
+    from tests.trello_helpers import okr_board, open_trello
+
+    with TrelloFake() as fake:
+        board = okr_board(fake, 1, 1)
+        (tmp_path / "key").write_text(fake.key)
+        (tmp_path / "token").write_text(fake.token)
+        env = {"TRELLO_API_KEY_FILE": str(tmp_path / "key"), "TRELLO_TOKEN_FILE": str(tmp_path / "token")}
+        result = open_trello(fake, board, env=env).read()
+    assert len(result.objectives) == 1
