@@ -379,6 +379,7 @@ def _summary(name: str, outcome: SourceOutcome, evaluation: Evaluation) -> dict[
             statuses[k.status] += 1
     for o in evaluation.objectives:
         if o.source == name:
+            statuses[o.status] += 1  # every item counted: the statuses add up to "items"
             for kr in o.key_results:
                 statuses[kr.status] += 1
     return {
