@@ -100,14 +100,15 @@ class _Measure(NamedTuple):
 def _metric(kr: KeyResult, current: float | None, current_reason: str | None) -> _Measure:
     """(current - start) / (target - start), clamped: a decreasing target works the same."""
     s, t = kr.start, kr.target
-    if not (_finite(s) and _finite(t)):
+    # Finite checks inlined (``x - x == 0`` is false for NaN and infinities): this runs per key result.
+    if not (s is not None and s - s == 0 and t is not None and t - t == 0):
         missing = " and ".join(name for name, v in (("Start", s), ("Target", t)) if not _finite(v))
         why = f"{missing} missing: give the key result a start and a target value"
         return _Measure(current, None, "invalid", _at(kr.where, why))
     if t == s:
         why = f"Target ({_fmt(t)}) equals Start: progress cannot be measured; set a target that differs from the start"
         return _Measure(current, None, "invalid", _at(kr.where, why))
-    if not _finite(current):
+    if current is None or current - current != 0:
         return _Measure(None, None, "no_data", current_reason or "no current value")
     p = (current - s) / (t - s)  # type: ignore[operator]
     return _Measure(current, min(1.0, max(0.0, p)), None, None)
@@ -116,7 +117,7 @@ def _metric(kr: KeyResult, current: float | None, current_reason: str | None) ->
 def _measure(kr: KeyResult, linked: KPI | None) -> _Measure:
     """Progress 0..1 of a key result, or why there is none."""
     current, why = (linked.value, linked.value_reason) if linked else (kr.current, kr.current_reason)
-    if linked and not _finite(current):
+    if linked and (current is None or current - current != 0):
         why = f"KPI {linked.name!r} has no value ({why or 'empty'})"
     if kr.kind == "milestone":
         unmarked = kr.current_reason or "not marked done or not done"
@@ -208,7 +209,7 @@ def _key_result(
         # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
         status = _pace(m.progress, clock, objective.type, settings)  # type: ignore[arg-type]
     result = KeyResultResult(
-        id=kr.id, title=kr.title, current=m.current if _finite(m.current) else None, progress=progress,
+        id=kr.id, title=kr.title, current=m.current if m.current is not None and m.current - m.current == 0 else None, progress=progress,
         status=status, reason="; ".join(reasons) or None, kpi=linked.id if linked else None, source=kr.source,
     )  # fmt: skip
     if m.problem and status in ("no_data", "invalid"):
@@ -220,8 +221,9 @@ def _key_result(
 
 def _weight(kr: KeyResult, warnings: list[Warning]) -> float:
     """A weight must be a positive number; anything else counts as 1, with a warning."""
-    if _finite(kr.weight) and kr.weight > 0:
-        return float(kr.weight)
+    w = kr.weight
+    if w - w == 0 and w > 0:
+        return float(w)
     warnings.append(Warning(code="invalid_weight", item=kr.id, message=(
         f"Key result {kr.title!r} has weight {_fmt(kr.weight)}: a weight must be a positive number; "
         "it is counted with weight 1 until that is fixed.")))  # fmt: skip

@@ -147,7 +147,7 @@ def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | N
     (a date-time, or when syncd first saw the value) is aged to the second.
     """
     days = CADENCE_DAYS.get(kpi.cadence or "")
-    if days is None or not _finite(kpi.value):
+    if days is None:  # the caller asks only for a KPI that has a value
         return False
     since = kpi.updated if kpi.updated is not None else (seen.first_seen if seen is not None else None)
     if since is None:
@@ -181,10 +181,13 @@ def _trend(kpi: KPI, previous: float | None) -> tuple[Trend | None, float | None
 
 def _kpi_result(kpi: KPI, now: datetime, settings: EvalSettings, history: Mapping[str, KpiHistory]) -> KpiResult:
     status, reason = kpi_status(kpi)
+    v = kpi.value
+    has_value = v is not None and v - v == 0  # finite: the hot path of 100,000 KPIs, inlined
     seen = history.get(kpi.id)
-    trend, change = _trend(kpi, seen.previous if seen else None)
+    previous = seen.previous if seen is not None else None
+    trend, change = _trend(kpi, previous) if has_value and previous is not None else (None, None)
     return KpiResult(
-        id=kpi.id, name=kpi.name, value=kpi.value if _finite(kpi.value) else None, unit=kpi.unit,
-        status=status, stale=_stale(kpi, now, settings, seen), reason=reason,
+        id=kpi.id, name=kpi.name, value=v if has_value else None, unit=kpi.unit,
+        status=status, stale=has_value and _stale(kpi, now, settings, seen), reason=reason,
         trend=trend, change=change, source=kpi.source,
     )  # fmt: skip
