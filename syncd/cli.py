@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="syncd: %(levelname)s: %(message)s")
     try:
         config = load_config(find_config(args.config))
+        if args.command != "run":  # the service sets up its own logging, redacted the same way
+            _redact_logs(config)
         if args.command == "sync":
             return _sync(config, args)
         if args.command == "check":
@@ -86,6 +88,19 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 2
     return 2
+
+
+def _redact_logs(config: Config) -> None:
+    """Secrets never reach stderr, whatever a library logs."""
+    import os
+
+    from .logs import RedactFilter, Redactor, secret_values
+
+    redact = RedactFilter(Redactor(secret_values(config, os.environ)))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    for noisy in ("httpx", "httpcore", "urllib3"):  # request URLs at INFO/DEBUG
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _sync(config: Config, args: argparse.Namespace) -> int:

@@ -117,3 +117,15 @@ def test_trello_credentials_from_files(tmp_path, monkeypatch):
         env = {"TRELLO_API_KEY_FILE": str(tmp_path / "key"), "TRELLO_TOKEN_FILE": str(tmp_path / "token")}
         result = open_trello(fake, board, env=env).read()
     assert len(result.objectives) == 1
+
+
+def test_sync_logs_never_show_a_secret(demo, syncd, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("NOTION_TOKEN", "secret_sync_log_value")  # known secret variables are redacted
+    syncd("sync", "--config", demo, "--dry-run", "--now", NOW)
+    handler = logging.getLogger().handlers[0]
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "token is %s", ("secret_sync_log_value",), None)
+    for f in handler.filters:
+        f.filter(record)
+    assert "secret_sync_log_value" not in record.getMessage()
