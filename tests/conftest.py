@@ -72,3 +72,27 @@ def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
         yield fake
     reset_pacers()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only():
+    """Tests never leave loopback: a connection anywhere else fails the test that made it."""
+    import ipaddress
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise AssertionError(f"a test tried to reach {host}: tests talk to loopback fakes only")
+        return real_connect(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
