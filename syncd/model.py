@@ -22,11 +22,6 @@ OkrStatus = Literal["not_started", "on_track", "at_risk", "off_track", "done", "
 Colour = Literal["green", "amber", "red"]
 Trend = Literal["improving", "worsening", "flat"]
 
-#: Fields syncd owns and may write back, by item type (the spec's section 3).
-KPI_FIELDS = ("status",)
-KEY_RESULT_FIELDS = ("progress", "status", "current")
-OBJECTIVE_FIELDS = ("score", "status")
-
 
 class _Item(BaseModel):
     """Common to every item read from a source."""

@@ -154,13 +154,6 @@ class StateStore:
                 [(p.source, p.item, p.field, json.dumps(p.new), _iso(now)) for p in patches],
             )
 
-    def last_written(self, source: str, item: str, field: str) -> Any:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM written WHERE source = ? AND item = ? AND field = ?", (source, item, field)
-            ).fetchone()
-        return json.loads(row[0]) if row else None
-
     def record_run(self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
