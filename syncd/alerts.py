@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from connectors.retry import RetryPolicy, Transient, call
+from connectors.retry import RetryPolicy, Transient, call, parse_retry_after
 
 from .evaluate import colour_of
 from .secrets import SecretError, read_secret
@@ -345,7 +345,7 @@ class Alerts:
                 raise Transient(f"webhook {name}: connection failed ({type(e).__name__})") from None
             if r.status_code == 429 or r.status_code >= 500:
                 raise Transient(f"webhook {name} answered {r.status_code}",
-                                retry_after=_retry_after(r), status=r.status_code)
+                                retry_after=parse_retry_after(r.headers.get("retry-after")), status=r.status_code)
             if r.status_code >= 400:
                 raise AlertError(f"webhook {name} refused the message ({r.status_code}: {r.text[:200]!r}); "
                                  "check the webhook URL and that it is still active")
@@ -398,10 +398,3 @@ def _words(status: str | None) -> str:
 
 def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
-
-
-def _retry_after(r: httpx.Response) -> float | None:
-    try:
-        return float(r.headers.get("retry-after", ""))
-    except ValueError:
-        return None
