@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.pacing import reset_pacers  # noqa: E402
+from syncd.connectors.pacing import reset_pacers  # noqa: E402
 from syncd.config import Config  # noqa: E402
 from syncd.engine import sync  # noqa: E402
 from tests.fakes.notion import NotionFake, RateLimit, okr_workspace  # noqa: E402

@@ -121,8 +121,8 @@ def _timed_sync(fake: Fake, cfg: Any, env: dict[str, str]) -> tuple[Any, float, 
 
 
 def part_sizes(fake: Fake, sizes: list[int], env: dict[str, str], tmp: Path) -> None:
-    import connectors.sheets as sheets
-    from connectors.pacing import reset_pacers
+    import syncd.connectors.sheets.source as sheets
+    from syncd.connectors.pacing import reset_pacers
 
     print("Part 1: sync of a KPI sheet (pacing lifted; the fake runs in its own process)\n")
     print(f"{'rows':>7} {'run':<10} {'reads':>5} {'writes':>6} {'cells':>6} {'wall s':>7} {'CPU s':>6} {'peak MiB':>8}")
@@ -150,8 +150,8 @@ def part_sizes(fake: Fake, sizes: list[int], env: dict[str, str], tmp: Path) -> 
 
 
 def part_pacing(fake: Fake, calls: int, env: dict[str, str]) -> None:
-    import connectors.sheets as sheets
-    from connectors.pacing import reset_pacers
+    import syncd.connectors.sheets.source as sheets
+    from syncd.connectors.pacing import reset_pacers
     from syncd.source import SourceContext
 
     limit = 60

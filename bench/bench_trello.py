@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.pacing import reset_pacers  # noqa: E402
+from syncd.connectors.pacing import reset_pacers  # noqa: E402
 from tests.fakes.trello import TrelloFake, TrelloRateLimit  # noqa: E402
 from tests.trello_helpers import okr_board, open_trello, patches_for  # noqa: E402
 
@@ -77,7 +77,7 @@ class Remote:
 def _sync(remote: Remote, board: str, limits: dict[str, float] | None = None, name: str = "bench") -> dict[str, Any]:
     source = open_trello(remote, board, limits=limits, name=name)
     if limits is not None:
-        from connectors.retry import RetryPolicy
+        from syncd.connectors.retry import RetryPolicy
 
         source.policy = RetryPolicy()  # real sleeps at the real limit
     wall, cpu = time.perf_counter(), time.process_time()

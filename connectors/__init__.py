@@ -14,11 +14,11 @@ from syncd.source import Role, Source, SourceContext
 __all__ = ["open_source"]
 
 _MODULES = {
-    "csv": "connectors.local",
-    "xlsx": "connectors.local",
-    "sheets": "connectors.sheets",
-    "notion": "connectors.notion",
-    "trello": "connectors.trello",
+    "csv": "syncd.connectors.local",
+    "xlsx": "syncd.connectors.local",
+    "sheets": "syncd.connectors.sheets",
+    "notion": "syncd.connectors.notion",
+    "trello": "syncd.connectors.trello",
 }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 __all__ = ["Pacer", "pacer_for", "fingerprint", "reset_pacers", "stopping"]
 
 #: The service's stop hook (set on SIGTERM): a wait for a slot ends at once,
-#: and :func:`connectors.retry.call` then starts no new call.
+#: and :func:`syncd.connectors.retry.call` then starts no new call.
 stopping = threading.Event()
 
 #: Fraction of the documented limit actually used. At Notion's 3 requests/s

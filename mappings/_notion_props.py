@@ -1,6 +1,6 @@
 """Notion property values: reading one as a plain value, writing one from a patch.
 
-Kept apart from the model-building in :mod:`mappings.notion` because both the
+Kept apart from the model-building in :mod:`syncd.mappings.notion` because both the
 connector (records, writes) and the mapping use it.
 """
 

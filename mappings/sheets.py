@@ -1,7 +1,7 @@
 """What Google Sheets needs beyond the table mapping: A1 notation, merged
 header cells, and turning cell writes into the fewest ranges and requests.
 
-The row <-> model mapping itself is :mod:`mappings.table`, shared with CSV and
+The row <-> model mapping itself is :mod:`syncd.mappings.table`, shared with CSV and
 XLSX; this module only speaks the Sheets API's dialect.
 """
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mappings.table import CellWrite, col_letters
+from syncd.mappings.table import CellWrite, col_letters
 
 __all__ = [
     "COLOURS",

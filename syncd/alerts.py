@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from connectors.retry import RetryPolicy, Transient, call, parse_retry_after
+from syncd.connectors.retry import RetryPolicy, Transient, call, parse_retry_after
 
 from .evaluate import colour_of
 from .secrets import SecretError, read_secret

@@ -125,7 +125,7 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
 def _check(config: Config) -> int:
     import os
 
-    from connectors import open_source
+    from syncd.connectors import open_source
 
     from .source import SourceContext, SourceError
     from .state import StateStore

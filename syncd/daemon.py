@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors.pacing import reset_pacers
-from connectors.retry import retry_listeners
-from connectors.retry import stopping as stop_calls
+from syncd.connectors.pacing import reset_pacers
+from syncd.connectors.retry import retry_listeners
+from syncd.connectors.retry import stopping as stop_calls
 
 from .alerts import Alerts
 from .config import Config, ConfigError, load_config
@@ -39,7 +39,7 @@ log = logging.getLogger("syncd.daemon")
 #: How long SIGTERM waits for passes in flight before exiting anyway. Every
 #: write is atomic (a file rename, one HTTP call, a SQLite transaction), so a
 #: pass cut short is simply run again at the next start. A pass over HTTP ends
-#: sooner: from SIGTERM on, :data:`connectors.retry.stopping` lets no new call
+#: sooner: from SIGTERM on, :data:`syncd.connectors.retry.stopping` lets no new call
 #: start, so it ends at its next call boundary, as partial.
 STOP_GRACE = 5.0
 #: A scheduler that has not ticked for this long is reported dead by /healthz.

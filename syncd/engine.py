@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.pacing import stopping
-from connectors.retry import STOPPING
+from syncd.connectors.pacing import stopping
+from syncd.connectors.retry import STOPPING
 
 from .config import Config, ConfigError
 from .diff import desired_patches
@@ -193,7 +193,7 @@ def sync(
             if cfg.name in feeder_names:
                 outcome.outcome = "read_only"
             try:
-                from connectors import open_source
+                from syncd.connectors import open_source
 
                 source = open_source(role, cfg, ctx)  # type: ignore[arg-type]
                 open_sources[cfg.name] = source

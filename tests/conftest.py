@@ -56,9 +56,9 @@ def write_config(path: Path, body: str) -> Path:
 def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A Sheets fake with a service-account file in GOOGLE_APPLICATION_CREDENTIALS,
     fresh pacers and caches, and retries that do not sleep (test-sized)."""
-    import connectors.sheets as sheets
-    from connectors.pacing import reset_pacers
-    from connectors.retry import RetryPolicy
+    import syncd.connectors.sheets.source as sheets
+    from syncd.connectors.pacing import reset_pacers
+    from syncd.connectors.retry import RetryPolicy
     from tests.fakes.sheets import FakeSheets
 
     reset_pacers()

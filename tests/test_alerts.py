@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from connectors.retry import RetryPolicy
+from syncd.connectors.retry import RetryPolicy
 from syncd.alerts import Alerts, digest_slot
 from syncd.config import load_config
 from syncd.model import Evaluation, KeyResultResult, KpiResult, ObjectiveResult

@@ -8,7 +8,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors._csv import parse_records, render_field
+from syncd.connectors.local._csv import parse_records, render_field
 
 cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 rows = st.lists(st.lists(cells, min_size=1, max_size=5), min_size=1, max_size=6)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connectors.pacing import reset_pacers
+from syncd.connectors.pacing import reset_pacers
 from syncd.cli import main
 from tests.fakes.trello import TrelloFake
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-import connectors
+from syncd import connectors
 from syncd.config import load_config
 from syncd.engine import sync
 from syncd.model import KPI, ItemError, ReadResult

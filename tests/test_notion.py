@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from connectors import open_source
-from connectors.pacing import reset_pacers
-from connectors.retry import RetryPolicy
+from syncd.connectors import open_source
+from syncd.connectors.pacing import reset_pacers
+from syncd.connectors.retry import RetryPolicy
 from syncd.config import Config
 from syncd.source import SourceContext, SourceError
 from tests.fakes.notion import NotionFake, okr_workspace

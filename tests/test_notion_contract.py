@@ -284,7 +284,7 @@ def test_comment_shapes(fake):
 
 def test_what_syncd_sends_has_the_recorded_request_shapes(fake):
     """The query and update bodies syncd sends look like the ones Notion was recorded accepting."""
-    from connectors.pacing import reset_pacers
+    from syncd.connectors.pacing import reset_pacers
     from tests.fakes.notion import okr_workspace
     from tests.test_notion import MemoryCache, make_config, open_okrs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.pacing import pacer_for
+from syncd.connectors.pacing import pacer_for
 from syncd.source import SourceError
 from tests.fakes.notion import RateLimit, okr_workspace
 from tests.test_notion import TOKEN, MemoryCache, make_config, open_okrs

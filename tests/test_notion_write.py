@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from notion_client import APIResponseError, Client
 
-from mappings.notion import Prop, RenderError, render
+from syncd.mappings.notion import Prop, RenderError, render
 from syncd.model import Patch
 from syncd.source import SourceError
 from tests.fakes.notion import okr_workspace

@@ -7,8 +7,8 @@ import threading
 import httpx
 import pytest
 
-from connectors.pacing import Pacer, pacer_for, reset_pacers
-from connectors.retry import RetryPolicy, Transient, call, retry_listeners
+from syncd.connectors.pacing import Pacer, pacer_for, reset_pacers
+from syncd.connectors.retry import RetryPolicy, Transient, call, retry_listeners
 from syncd.lock import LockError, hold
 from syncd.source import Deferred, SourceError
 from syncd.state import StateStore
@@ -204,7 +204,7 @@ def test_state_store_history_gives_first_seen_and_previous(tmp_path):
 
 @pytest.fixture
 def stopping():
-    from connectors.retry import stopping
+    from syncd.connectors.retry import stopping
 
     stopping.clear()
     yield stopping

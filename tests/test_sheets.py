@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-import connectors.sheets as sheets
-from connectors.pacing import SAFETY, Pacer, reset_pacers
-from connectors.retry import RetryPolicy
+import syncd.connectors.sheets.source as sheets
+from syncd.connectors.pacing import SAFETY, Pacer, reset_pacers
+from syncd.connectors.retry import RetryPolicy
 from syncd.config import Config
 from syncd.engine import sync
 from syncd.source import Deferred, SourceContext, SourceError

@@ -10,7 +10,7 @@ import gspread
 import pytest
 from requests.adapters import HTTPAdapter
 
-from connectors.sheets import SCOPES, _ProxiedCredentials
+from syncd.connectors.sheets.source import SCOPES, _ProxiedCredentials
 from tests.fakes.server import RateLimit
 from tests.fakes.sheets import FakeSheets
 

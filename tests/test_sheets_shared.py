@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-import connectors.sheets as sheets
-from connectors.retry import RetryPolicy
+import syncd.connectors.sheets.source as sheets
+from syncd.connectors.retry import RetryPolicy
 from syncd.cli import main
 from tests.fakes.sheets import FakeSheets
 

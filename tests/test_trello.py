@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.pacing import reset_pacers
+from syncd.connectors.pacing import reset_pacers
 from syncd.model import Patch
 from syncd.source import SourceError
 from tests.fakes.trello import TrelloRateLimit

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from connectors.pacing import reset_pacers
+from syncd.connectors.pacing import reset_pacers
 from syncd.cli import main
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from connectors.pacing import reset_pacers
+from syncd.connectors.pacing import reset_pacers
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board, open_trello, sync_once
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from connectors import open_source
-from connectors.retry import RetryPolicy
+from syncd.connectors import open_source
+from syncd.connectors.retry import RetryPolicy
 from syncd.config import Config
 from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mappings.table import TableMapping, col_letters
+from syncd.mappings.table import TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Role, SourceContext, SourceError
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from mappings.notion import WRITABLE, Prop
+from syncd.mappings.notion import WRITABLE, Prop
 
 __all__ = ["parse_id", "compact", "resolve", "props_to_json", "props_from_json"]
 

@@ -22,16 +22,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from mappings import notion as mapping
+from syncd.mappings import notion as mapping
 from syncd.model import ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from . import _notion_schema as schema
-from ._notion_transport import NotionError, Transport
-from ._notion_write import Writer
-from .pacing import pacer_for
-from .retry import RetryPolicy
+from . import _schema as schema
+from .transport import NotionError, Transport
+from ._write import Writer
+from ..pacing import pacer_for
+from ..retry import RetryPolicy
 
 __all__ = ["NotionSource", "open", "OVERLAP"]
 

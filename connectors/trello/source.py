@@ -9,7 +9,7 @@ labels people added are never touched (``PUT idLabels`` would replace them).
 
 Credentials go in the ``Authorization: OAuth ...`` header, never in a URL.
 Every call waits for two pacers (per token and per key, shared by all boards on
-the same credentials) and goes through :func:`connectors.retry.call`.
+the same credentials) and goes through :func:`syncd.connectors.retry.call`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mappings.trello import (
+from syncd.mappings.trello import (
     STATUS_COLOURS,
     STATUS_KEYS,
     Board,
@@ -36,9 +36,9 @@ from syncd.model import ItemError, Objective, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ._trello_http import Pacers, Transport, TrelloError
-from .pacing import pacer_for
-from .retry import RetryPolicy
+from .transport import Pacers, Transport, TrelloError
+from ..pacing import pacer_for
+from ..retry import RetryPolicy
 
 __all__ = ["TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
 

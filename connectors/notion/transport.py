@@ -2,7 +2,7 @@
 
 notion-client's own retry is off (``retry=False``): it retries neither 529,
 timeouts nor dropped connections, and its hidden attempts would distort the
-call counts. Every HTTP attempt goes through :func:`connectors.retry.call`
+call counts. Every HTTP attempt goes through :func:`syncd.connectors.retry.call`
 behind the pacer shared by all sources using the same token, and is counted
 (per endpoint) by an httpx event hook.
 """
@@ -24,8 +24,8 @@ from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
 from syncd.source import SourceError
 
-from .pacing import Pacer
-from .retry import RetryPolicy, Transient, call, parse_retry_after
+from ..pacing import Pacer
+from ..retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["NotionError", "Ambiguous", "Transport", "endpoint_of"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from syncd.model import ItemError, Patch
 from syncd.source import Cache
 
-from ._notion_transport import Ambiguous, NotionError, Transport
+from .transport import Ambiguous, NotionError, Transport
 
 __all__ = ["Comments", "wants_comment"]
 

@@ -10,7 +10,7 @@ queues, and the first ``flush`` of a source of that spreadsheet sends what
 every source of it queued. gspread's ``Worksheet`` objects are never used:
 each of them re-fetches the metadata.
 
-Every HTTP request goes through :class:`connectors._sheets_transport.Transport`,
+Every HTTP request goes through :class:`syncd.connectors.sheets.transport.Transport`,
 gspread's HTTPClient with the origin swapped for ``base_url`` and the project's
 one retry policy and pacing (gspread's BackOffHTTPClient retries forever and
 misses non-JSON 429s).
@@ -29,17 +29,17 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from mappings.sheets import cell_label, colour_requests, fill_merged_header, shown, sheet_range, value_ranges
-from mappings.table import CellWrite, TableMapping
+from syncd.mappings.sheets import cell_label, colour_requests, fill_merged_header, shown, sheet_range, value_ranges
+from syncd.mappings.table import CellWrite, TableMapping
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ._sheets_transport import Queued, Transport, WriteBatch, forget, load_credentials, write_batch
+from .transport import Queued, Transport, WriteBatch, forget, load_credentials, write_batch
 # Re-exported: tests and bench reach the scopes, the proxied credentials and the
 # token cache (to clear it between runs) through connectors.sheets.
-from ._sheets_transport import SCOPES, _credentials, _ProxiedCredentials  # noqa: F401
-from .pacing import Pacer, pacer_for
-from .retry import RetryPolicy
+from .transport import SCOPES, _credentials, _ProxiedCredentials  # noqa: F401
+from ..pacing import Pacer, pacer_for
+from ..retry import RetryPolicy
 
 __all__ = ["SheetsTable", "open", "spreadsheet_key"]
 

@@ -14,8 +14,8 @@ import httpx
 
 from syncd.source import SourceError
 
-from .pacing import Pacer
-from .retry import RetryPolicy, Transient, call, parse_retry_after
+from ..pacing import Pacer
+from ..retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["Transport", "TrelloError", "Pacers"]
 

@@ -1,6 +1,6 @@
 """Writing back to Notion: one ``pages.update`` per changed page, with every changed property.
 
-A mixin of :class:`connectors.notion.NotionSource`, kept apart for size. A
+A mixin of :class:`syncd.connectors.notion.NotionSource`, kept apart for size. A
 status property lacking the option, a property that cannot hold the field, or
 a value Notion refuses fails that item only, with a message naming the
 property and the value; the rest of the page is still written. A validation
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mappings import notion as mapping
+from syncd.mappings import notion as mapping
 from syncd.model import ItemError, Patch
 from syncd.source import Deferred
 
-from ._notion_comments import Comments, wants_comment
-from ._notion_transport import NotionError
+from ._comments import Comments, wants_comment
+from .transport import NotionError
 
 if TYPE_CHECKING:
     from .notion import _Db

@@ -1,6 +1,6 @@
 """The Sheets HTTP transport, the per-pass write batches, and service-account credentials.
 
-Every HTTP request of :mod:`connectors.sheets` goes through :class:`Transport`,
+Every HTTP request of :mod:`syncd.connectors.sheets` goes through :class:`Transport`,
 gspread's HTTPClient with the origin swapped for ``base_url`` and the project's
 one retry policy and pacing (gspread's BackOffHTTPClient retries forever and
 misses non-JSON 429s). Each attempt is counted by endpoint kind. The sources
@@ -27,8 +27,8 @@ from gspread.http_client import HTTPClient
 
 from syncd.source import SourceError
 
-from .pacing import Pacer, fingerprint
-from .retry import RetryPolicy, Transient, call, parse_retry_after
+from ..pacing import Pacer, fingerprint
+from ..retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["API_ORIGIN", "SCOPES", "Transport", "Queued", "WriteBatch", "write_batch", "forget", "load_credentials"]
 
@@ -54,7 +54,7 @@ def _kind(method: str, url: str) -> str:
 
 class Transport(HTTPClient):
     """gspread's HTTP client: origin rewritten to ``base_url``; each request
-    paced and retried once, here, with :func:`connectors.retry.call`."""
+    paced and retried once, here, with :func:`syncd.connectors.retry.call`."""
 
     def __init__(self, auth: Any, session: Any, *, base_url: str | None, policy: RetryPolicy,
                  pacer: Pacer | None, calls: Counter[str], timeout: float | None):

@@ -1,0 +1,5 @@
+"""local connector."""
+
+from .source import open
+
+__all__ = ["open"]

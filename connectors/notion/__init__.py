@@ -1,0 +1,5 @@
+"""notion connector."""
+
+from .source import open
+
+__all__ = ["open"]

@@ -1,0 +1,5 @@
+"""sheets connector."""
+
+from .source import open
+
+__all__ = ["open"]

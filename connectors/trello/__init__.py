@@ -1,0 +1,5 @@
+"""trello connector."""
+
+from .source import open
+
+__all__ = ["open"]
