@@ -33,7 +33,11 @@ class _Service:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "syncd", "run", "--config", str(config), "--log-format", "json"],
-            cwd=config.parent, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            cwd=config.parent,
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
         )
         self.passes = 0
         self.events: list[str] = []
@@ -81,8 +85,10 @@ def main(seconds: float) -> None:
         last = _rss_mib(service.proc.pid)
         passes = service.passes
         idle_stop = service.stop()
-    print(f"demo, 2 sources, 50 ms interval, {seconds:.0f} s: {passes} passes; "
-          f"RSS {first:.1f} MiB after 10 passes, {last:.1f} MiB at the end")
+    print(
+        f"demo, 2 sources, 50 ms interval, {seconds:.0f} s: {passes} passes; "
+        f"RSS {first:.1f} MiB after 10 passes, {last:.1f} MiB at the end"
+    )
     print(f"SIGTERM to exit between passes: {idle_stop:.2f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,9 +102,11 @@ def main(seconds: float) -> None:
         busy_stop = service.stop()
         text = (Path(tmp) / "examples" / "kpis.csv").read_text()
         whole = text.count("\n") == len(rows) and not list(Path(tmp, "examples").glob(".*.syncd-tmp"))
-    print(f"SIGTERM to exit during a pass over a 20,000-row CSV: {busy_stop:.2f} s "
-          f"(stopped inside the pass: {in_pass}; file whole: {whole}; "
-          f"statuses written: {text.count(',Green') + text.count(',Red') + text.count(',Amber')})")
+    print(
+        f"SIGTERM to exit during a pass over a 20,000-row CSV: {busy_stop:.2f} s "
+        f"(stopped inside the pass: {in_pass}; file whole: {whole}; "
+        f"statuses written: {text.count(',Green') + text.count(',Red') + text.count(',Amber')})"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,16 +25,23 @@ from syncd.engine import paused_gc, sync  # noqa: E402
 from syncd.evaluate import EvalSettings, evaluate  # noqa: E402
 from syncd.model import KPI, KeyResult, KpiHistory, Objective  # noqa: E402
 
-NOW = datetime(2026, 11, 15, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
 
 
 def _items(n: int) -> tuple[list[KPI], list[Objective]]:
     rnd = random.Random(n)
     kpis = [
         KPI(
-            id=f"k{i}", name=f"KPI {i}", value=rnd.uniform(0, 100), direction="higher", green=80.0, red=50.0,
-            cadence="weekly", updated=datetime(2026, 11, rnd.randint(1, 14), tzinfo=timezone.utc),
-            source="bench", written={"status": "Green"},
+            id=f"k{i}",
+            name=f"KPI {i}",
+            value=rnd.uniform(0, 100),
+            direction="higher",
+            green=80.0,
+            red=50.0,
+            cadence="weekly",
+            updated=datetime(2026, 11, rnd.randint(1, 14), tzinfo=UTC),
+            source="bench",
+            written={"status": "Green"},
         )
         for i in range(n // 2)
     ]
@@ -42,14 +49,29 @@ def _items(n: int) -> tuple[list[KPI], list[Objective]]:
     for o in range(n // 10):
         krs = [
             KeyResult(
-                id=f"o{o}k{k}", title=f"Raise thing {k}", objective=f"o{o}", start=0, target=100,
-                current=rnd.uniform(0, 100), kpi=f"k{rnd.randrange(len(kpis))}" if k % 2 else None,
-                source="bench", written={"progress": 0.5, "status": "On track"},
+                id=f"o{o}k{k}",
+                title=f"Raise thing {k}",
+                objective=f"o{o}",
+                start=0,
+                target=100,
+                current=rnd.uniform(0, 100),
+                kpi=f"k{rnd.randrange(len(kpis))}" if k % 2 else None,
+                source="bench",
+                written={"progress": 0.5, "status": "On track"},
             )
             for k in range(4)
         ]
-        objectives.append(Objective(id=f"o{o}", title=f"Objective {o}", owner=f"team {o % 50}", cycle="2026-Q4",
-                                    key_results=krs, source="bench", written={"status": "On track"}))
+        objectives.append(
+            Objective(
+                id=f"o{o}",
+                title=f"Objective {o}",
+                owner=f"team {o % 50}",
+                cycle="2026-Q4",
+                key_results=krs,
+                source="bench",
+                written={"status": "On track"},
+            )
+        )
     return kpis, objectives
 
 

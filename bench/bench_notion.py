@@ -21,18 +21,18 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from syncd.connectors.pacing import reset_pacers  # noqa: E402
 from syncd.config import Config  # noqa: E402
+from syncd.connectors.pacing import reset_pacers  # noqa: E402
 from syncd.engine import sync  # noqa: E402
 from tests.fakes.notion import NotionFake, RateLimit, okr_workspace  # noqa: E402
 
 TOKEN = "secret_bench"
-NOW = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 
 def _config(fake: NotionFake, ws: dict, state: Path, per_second: float) -> Config:
@@ -93,7 +93,19 @@ def part1(sizes: tuple[int, ...]) -> list[tuple]:
             warm = _run(fake, config)
             floor = math.ceil((pages - objectives) / 100) + math.ceil(objectives / 100)
             for label, r in (("first-ever sync", first), ("second sync", second), ("warm, 1% edited", warm)):
-                rows.append((pages, label, r["query"], r["other"], r["write"], r["wall"], r["cpu"], peak if label == "first-ever sync" else None, floor))
+                rows.append(
+                    (
+                        pages,
+                        label,
+                        r["query"],
+                        r["other"],
+                        r["write"],
+                        r["wall"],
+                        r["cpu"],
+                        peak if label == "first-ever sync" else None,
+                        floor,
+                    )
+                )
     return rows
 
 
@@ -113,7 +125,9 @@ def part2(calls_wanted: int = 36, storm: int = 3) -> list[tuple]:
             limited = fake.responses_429 - injected
             useful = total - injected
             ideal = useful / 3.0  # seconds the limit allows for the useful calls
-            rows.append((label, total, injected, limited, fake.rate_limit.peak[f"Bearer {TOKEN}"], r["wall"], ideal / r["wall"]))
+            rows.append(
+                (label, total, injected, limited, fake.rate_limit.peak[f"Bearer {TOKEN}"], r["wall"], ideal / r["wall"])
+            )
     return rows
 
 
@@ -121,13 +135,17 @@ def main() -> None:
     started = time.perf_counter()
     sizes = (100, 1000, 5000)
     print("Part 1: calls, time and memory (test-sized pace; the fake on 127.0.0.1)")
-    print(f"{'pages':>6} {'run':<17} {'query':>6} {'floor':>6} {'other':>6} {'writes':>7} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9}")
+    print(
+        f"{'pages':>6} {'run':<17} {'query':>6} {'floor':>6} {'other':>6} {'writes':>7} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9}"
+    )
     for pages, label, q, other, w, wall, cpu, peak, floor in part1(sizes):
         peak_text = f"{peak:9.1f}" if peak is not None else f"{'':>9}"
         print(f"{pages:>6} {label:<17} {q:>6} {floor:>6} {other:>6} {w:>7} {wall:>7.2f} {cpu:>6.2f} {peak_text}")
     print()
     print("Part 2: pacing at the real 3 requests/second against a fake enforcing 3/s (Retry-After in whole seconds)")
-    print(f"{'run':<16} {'calls':>6} {'storm 429':>9} {'limit 429':>9} {'peak/1s':>8} {'wall s':>7} {'utilisation':>11}")
+    print(
+        f"{'run':<16} {'calls':>6} {'storm 429':>9} {'limit 429':>9} {'peak/1s':>8} {'wall s':>7} {'utilisation':>11}"
+    )
     for label, total, injected, limited, peak, wall, used in part2():
         print(f"{label:<16} {total:>6} {injected:>9} {limited:>9} {peak:>8} {wall:>7.1f} {used:>10.0%}")
     print(f"\n(bench took {time.perf_counter() - started:.0f}s)")

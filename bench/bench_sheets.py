@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 KEY = "1BenchSheetKeyAbCdEfGhIj"
 HEADER = ["KPI", "Value", "Unit", "Direction", "Green", "Red", "Owner", "Status", "Notes"]
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def _rows(n: int) -> list[list[Any]]:
@@ -145,8 +145,10 @@ def part_sizes(fake: Fake, sizes: list[int], env: dict[str, str], tmp: Path) -> 
         r2, wr2 = _split(calls2)
         print(f"{n:>7} {'first':<10} {r1:>5} {wr1:>6} {len(first.writes):>6} {w1:>7.2f} {c1:>6.2f} {peak:>8.1f}")
         print(f"{n:>7} {'unchanged':<10} {r2:>5} {wr2:>6} {len(second.writes):>6} {w2:>7.2f} {c2:>6.2f} {'':>8}")
-    print(f"\n(max RSS of the syncd process over part 1: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)\n")
+    print(
+        f"\n(max RSS of the syncd process over part 1: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)\n"
+    )
 
 
 def part_pacing(fake: Fake, calls: int, env: dict[str, str]) -> None:

@@ -144,7 +144,10 @@ def real_limit(cards_per_board: int = 100) -> None:
     token_peak = max((v for k, v in peak.items() if k.startswith("token:")), default=0)
     print(f"  requests {total} in {elapsed:.1f} s = {rate:.2f}/s of 10/s allowed: utilisation {rate / 10:.0%}")
     print(f"  429 responses {r429}; most requests in any 10 s window on the token: {token_peak} (limit 100)")
-    print("  per board: " + "; ".join(f"{r['reads']} read + {r['writes']} write calls, {r['errors']} errors" for r in results))
+    print(
+        "  per board: "
+        + "; ".join(f"{r['reads']} read + {r['writes']} write calls, {r['errors']} errors" for r in results)
+    )
 
 
 def main() -> None:

@@ -16,10 +16,10 @@ at once, so a pass over HTTP ends at its next call boundary as partial.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import tenacity
@@ -69,8 +69,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass
@@ -87,7 +87,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=_stoppable_sleep, repr=False)
 
     @classmethod
-    def from_config(cls, config) -> "RetryPolicy":  # noqa: ANN001 - syncd.config.Config
+    def from_config(cls, config) -> RetryPolicy:  # noqa: ANN001 - syncd.config.Config
         s = config.syncd
         return cls(attempts=s.retries, max_wait=s.max_retry_wait.total_seconds())
 

@@ -96,7 +96,11 @@ def plain(value: Mapping[str, Any] | None) -> Any:
     if kind == "relation":
         return [r.get("id") for r in inner or ()]
     if kind == "unique_id":
-        return f"{inner.get('prefix')}-{inner.get('number')}" if inner and inner.get("prefix") else (inner or {}).get("number")
+        return (
+            f"{inner.get('prefix')}-{inner.get('number')}"
+            if inner and inner.get("prefix")
+            else (inner or {}).get("number")
+        )
     if kind in ("formula", "rollup"):
         if not inner:
             return None
@@ -131,7 +135,6 @@ def extract(page: Mapping[str, Any], props: Iterable[Prop]) -> dict[str, Any]:
     if more:
         out["more"] = more
     return out
-
 
 
 # --- patches -> property values ------------------------------------------------------------

@@ -252,7 +252,11 @@ def build_okrs(
                 prop = kr_props.get("objective")
                 what = f"has no objective: set its {repr(prop.name) if prop else 'Objective'} relation"
                 hint = "" if prop else "(map properties.objective to the relation property)"
-            errors.append(ItemError(source, rec["id"], f"key result {title!r} ({rec.get('url') or rec['id']}) {what} {hint}".strip()))
+            errors.append(
+                ItemError(
+                    source, rec["id"], f"key result {title!r} ({rec.get('url') or rec['id']}) {what} {hint}".strip()
+                )
+            )
             continue
         objs[target].key_results.append(_key_result(rec, _Ctx(source, kr_props, []), target))
     return list(objs.values()), errors
@@ -269,7 +273,9 @@ def build_kpis(records: Iterable[Mapping[str, Any]], props: Mapping[str, Prop], 
     for rec in records:
         ctx = _Ctx(source, props, [])
         v = rec["v"]
-        value, reason = _number(v["value"], props.get("value"), "value") if "value" in v else (None, "no Value property")
+        value, reason = (
+            _number(v["value"], props.get("value"), "value") if "value" in v else (None, "no Value property")
+        )
         thresholds: dict[str, Any] = {}
         threshold_reason = None
         for name in ("green", "red"):

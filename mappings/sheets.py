@@ -51,9 +51,7 @@ def sheet_range(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def fill_merged_header(
-    grid: list[list[Any]], merges: Iterable[dict[str, int]], header_row: int
-) -> list[list[Any]]:
+def fill_merged_header(grid: list[list[Any]], merges: Iterable[dict[str, int]], header_row: int) -> list[list[Any]]:
     """Give header cells hidden under a merge from above their label.
 
     In a two-row header, ``Name`` merged over A1:A2 is read as A1 only; with

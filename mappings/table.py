@@ -120,9 +120,7 @@ class TableMapping:
         defaults = KPI_COLUMNS if role == "kpis" else OKR_COLUMNS
         unknown = sorted(set(columns or {}) - set(defaults))
         if unknown:
-            raise SourceError(
-                f"columns: unknown field(s) {', '.join(unknown)}; the fields are {', '.join(defaults)}"
-            )
+            raise SourceError(f"columns: unknown field(s) {', '.join(unknown)}; the fields are {', '.join(defaults)}")
         self.role = role
         self.headers = {**defaults, **(columns or {})}
         self.source = source
@@ -173,7 +171,9 @@ class TableMapping:
     def _match_header(self, row: Sequence[Any]) -> None:
         found = {_text(c).casefold(): i for i, c in reversed(list(enumerate(row))) if _text(c)}
         self.width = max((i + 1 for i, c in enumerate(row) if _text(c)), default=0)
-        self.columns = {f: found[h.strip().casefold()] for f, h in self.headers.items() if h.strip().casefold() in found}
+        self.columns = {
+            f: found[h.strip().casefold()] for f, h in self.headers.items() if h.strip().casefold() in found
+        }
         missing = [self.headers[f] for f in _REQUIRED[self.role] if f not in self.columns]
         if missing:
             seen = ", ".join(repr(_text(c)) for c in row if _text(c)) or "none"
@@ -225,8 +225,12 @@ class TableMapping:
         name = _text(self._cell(row, "name"))
         if not name:
             result.errors.append(
-                ItemError(self.source, self.label(number, 0), f"{self._where(number, 'name')}: no KPI name; "
-                          f"fill the {self.headers['name']} column or delete the row")
+                ItemError(
+                    self.source,
+                    self.label(number, 0),
+                    f"{self._where(number, 'name')}: no KPI name; "
+                    f"fill the {self.headers['name']} column or delete the row",
+                )
             )
             return None
         problems: list[str] = []
@@ -237,10 +241,10 @@ class TableMapping:
         direction = _DIRECTIONS.get(direction_text)
         threshold_reason = None
         if not direction:
-            threshold_reason = (
-                f"{self._where(number, 'direction')}: "
-                + (f"direction {direction_text!r} is not higher, lower or range" if direction_text
-                   else "no direction; write higher, lower or range")
+            threshold_reason = f"{self._where(number, 'direction')}: " + (
+                f"direction {direction_text!r} is not higher, lower or range"
+                if direction_text
+                else "no direction; write higher, lower or range"
             )
         thresholds: dict[str, Any] = {}
         for name_ in ("green", "red"):
@@ -302,8 +306,12 @@ class TableMapping:
         title = _text(self._cell(row, "objective"))
         if not title:
             result.errors.append(
-                ItemError(self.source, self.label(number, 0), f"{self._where(number, 'objective')}: no objective; "
-                          f"fill the {self.headers['objective']} column or delete the row")
+                ItemError(
+                    self.source,
+                    self.label(number, 0),
+                    f"{self._where(number, 'objective')}: no objective; "
+                    f"fill the {self.headers['objective']} column or delete the row",
+                )
             )
             return
         group = objectives.get(title.casefold())
@@ -349,8 +357,10 @@ class TableMapping:
             kind = kind_text
         else:
             if kind_text:
-                problems.append(f"kind {kind_text!r} at {self._where(number, 'kind')} is not metric, milestone "
-                                "or checklist; write one of those (empty is metric)")
+                problems.append(
+                    f"kind {kind_text!r} at {self._where(number, 'kind')} is not metric, milestone "
+                    "or checklist; write one of those (empty is metric)"
+                )
             looks_bool = parse_bool(current_raw) is not None and parse_number(current_raw).value is None
             kind = "milestone" if (start is None and target is None and looks_bool) else "metric"
         kr = KeyResult(
@@ -375,9 +385,11 @@ class TableMapping:
             kr.checklist = _fraction_pair(_text(current_raw))
             if kr.checklist is None:
                 shown = _text(current_raw)
-                kr.current_reason = (f"{self._where(number, 'current')}: "
-                                     + (f"{shown!r} is not checklist progress; " if shown else "empty; ")
-                                     + "write it as done/all, e.g. 3/5")
+                kr.current_reason = (
+                    f"{self._where(number, 'current')}: "
+                    + (f"{shown!r} is not checklist progress; " if shown else "empty; ")
+                    + "write it as done/all, e.g. 3/5"
+                )
         else:
             parsed = parse_number(current_raw, locale=self.locale)
             kr.current = parsed.value
@@ -388,8 +400,10 @@ class TableMapping:
             weight = parse_number(weight_raw, locale=self.locale).value
             if weight is None or weight <= 0:
                 # A problem marks the key result invalid: say how to fix it, not "1 is used".
-                problems.append(f"weight {_text(weight_raw)!r} at {self._where(number, 'weight')} is not a positive "
-                                "number; write a number above 0, or leave it empty for 1")
+                problems.append(
+                    f"weight {_text(weight_raw)!r} at {self._where(number, 'weight')} is not a positive "
+                    "number; write a number above 0, or leave it empty for 1"
+                )
             else:
                 kr.weight = weight
         kr.written = self._written(number, row, ("progress", "status"))
@@ -404,7 +418,11 @@ class TableMapping:
         writes: list[CellWrite] = []
         created: set[str] = set()
         for p in patches:
-            name = {"score": "objective_score", "status": "objective_status"}[p.field] if p.kind == "objective" else p.field
+            name = (
+                {"score": "objective_score", "status": "objective_status"}[p.field]
+                if p.kind == "objective"
+                else p.field
+            )
             col = self.columns.get(name)
             if col is None:
                 col = self._created.get(name)

@@ -80,12 +80,10 @@ class Names:
     scale: int = 1
 
     @classmethod
-    def from_config(cls, fields: Mapping[str, str], scale: int = 1) -> "Names":
+    def from_config(cls, fields: Mapping[str, str], scale: int = 1) -> Names:
         unknown = sorted(set(fields) - set(DEFAULT_NAMES))
         if unknown:
-            raise ValueError(
-                f"fields.{unknown[0]}: unknown model field; use one of {', '.join(DEFAULT_NAMES)}"
-            )
+            raise ValueError(f"fields.{unknown[0]}: unknown model field; use one of {', '.join(DEFAULT_NAMES)}")
         empty = [k for k, v in fields.items() if not str(v).strip()]
         if empty:
             raise ValueError(f"fields.{empty[0]}: empty name; give the custom field or label name")
@@ -388,7 +386,9 @@ def plan_card(card: Mapping[str, Any], patches: Iterable[Patch], board: Board, n
                 continue
             if p.new is None:
                 continue  # syncd never clears a value
-            plan.items.append({"idCustomField": definition["id"], "value": _render_field(definition, p.field, float(p.new), names)})
+            plan.items.append(
+                {"idCustomField": definition["id"], "value": _render_field(definition, p.field, float(p.new), names)}
+            )
             plan.items_for.append(p.item)
         else:
             plan.errors.append((p.item, f"{p.field} is not a field syncd writes on Trello cards"))

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -104,7 +104,9 @@ def coloured_items(evaluation: Any) -> Iterator[Item]:
     for o in evaluation.objectives:
         for kr in o.key_results:
             progress = "no progress" if kr.progress is None else f"progress {kr.progress * 100:.0f}%"
-            yield Item("key_result", kr.source or o.source, kr.id, kr.title, kr.status, colour_of(kr.status), progress, o.title)
+            yield Item(
+                "key_result", kr.source or o.source, kr.id, kr.title, kr.status, colour_of(kr.status), progress, o.title
+            )
 
 
 def digest_slot(local_now: datetime, day: str, hour: int) -> datetime:
@@ -200,7 +202,7 @@ class Alerts:
     def _enqueue(self, db: Any, key: str, alert: str, kind: str, body: str) -> int:
         cur = db.execute(
             "INSERT OR IGNORE INTO alert_outbox (key, alert, kind, body, created) VALUES (?, ?, ?, ?, ?)",
-            (key, alert, kind, body, datetime.now(timezone.utc).isoformat()),
+            (key, alert, kind, body, datetime.now(UTC).isoformat()),
         )
         return cur.rowcount
 
@@ -218,11 +220,17 @@ class Alerts:
                 "UPDATE alert_outbox SET state = 'unknown', last_error = ? WHERE state = 'sending'",
                 ("syncd stopped while posting it; not posted again, to never send it twice",),
             )
-            db.execute("DELETE FROM alert_outbox WHERE state != 'pending' AND created < ?",
-                       ((datetime.now(timezone.utc) - _KEEP).isoformat(),))
+            db.execute(
+                "DELETE FROM alert_outbox WHERE state != 'pending' AND created < ?",
+                ((datetime.now(UTC) - _KEEP).isoformat(),),
+            )
         for key, alert in rows:
-            log.warning("webhook %s: a message may not have arrived (syncd was stopped while posting it); "
-                        "it is not posted again, so it is never sent twice", alert, extra={"alert": alert, "key": key})
+            log.warning(
+                "webhook %s: a message may not have arrived (syncd was stopped while posting it); "
+                "it is not posted again, so it is never sent twice",
+                alert,
+                extra={"alert": alert, "key": key},
+            )
         return len(rows)
 
     def start(self) -> None:
@@ -293,13 +301,19 @@ class Alerts:
             if self._on_sent:
                 self._on_sent(kind, False)
             more = "given up" if final else f"next try in {retry_in:.0f}s"
-            log.warning("webhook %s: the %s message could not be sent: %s; %s", name, kind, e, more,
-                        extra={"alert": name, "kind": kind})
+            log.warning(
+                "webhook %s: the %s message could not be sent: %s; %s",
+                name,
+                kind,
+                e,
+                more,
+                extra={"alert": name, "kind": kind},
+            )
             return None if final else retry_in
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE alert_outbox SET state = 'sent', sent = ?, last_error = NULL WHERE key = ?",
-                (datetime.now(timezone.utc).isoformat(), key),
+                (datetime.now(UTC).isoformat(), key),
             )
         if self._on_sent:
             self._on_sent(kind, True)
@@ -325,8 +339,13 @@ class Alerts:
         if alert is None:
             log.warning("webhook %s is no longer in the config; its queued messages wait until it is back", name)
         else:
-            log.error("webhook %s: the environment variable %s is not set; messages wait until it is "
-                      "(set it and restart syncd)", name, alert.url_env, extra={"alert": name})
+            log.error(
+                "webhook %s: the environment variable %s is not set; messages wait until it is "
+                "(set it and restart syncd)",
+                name,
+                alert.url_env,
+                extra={"alert": name},
+            )
 
     def _post(self, url: str, body: str, key: str, name: str) -> None:
         headers = {
@@ -344,20 +363,27 @@ class Alerts:
             except httpx.TransportError as e:
                 raise Transient(f"webhook {name}: connection failed ({type(e).__name__})") from None
             if r.status_code == 429 or r.status_code >= 500:
-                raise Transient(f"webhook {name} answered {r.status_code}",
-                                retry_after=parse_retry_after(r.headers.get("retry-after")), status=r.status_code)
+                raise Transient(
+                    f"webhook {name} answered {r.status_code}",
+                    retry_after=parse_retry_after(r.headers.get("retry-after")),
+                    status=r.status_code,
+                )
             if r.status_code >= 400:
-                raise AlertError(f"webhook {name} refused the message ({r.status_code}: {r.text[:200]!r}); "
-                                 "check the webhook URL and that it is still active")
+                raise AlertError(
+                    f"webhook {name} refused the message ({r.status_code}: {r.text[:200]!r}); "
+                    "check the webhook URL and that it is still active"
+                )
 
         call(once, policy=self.policy, service="webhook", what=f"alert {name}")
 
     # -- messages ----------------------------------------------------------------------
 
     def _digest_text(self, db: Any, alert: str, week: str, now: datetime) -> str:
-        rows = db.execute("SELECT kind, source, title, colour, status FROM alert_colours ORDER BY source, title").fetchall()
+        rows = db.execute(
+            "SELECT kind, source, title, colour, status FROM alert_colours ORDER BY source, title"
+        ).fetchall()
         counts = {c: sum(1 for r in rows if r[3] == c) for c in ("green", "amber", "red")}
-        since = (now - timedelta(days=7)).astimezone(timezone.utc).isoformat()
+        since = (now - timedelta(days=7)).astimezone(UTC).isoformat()
         changes = db.execute(
             "SELECT COUNT(*) FROM alert_outbox WHERE alert = ? AND kind = 'change' AND created >= ?", (alert, since)
         ).fetchone()[0]

@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run as a long-lived service")
     r.add_argument("--config", help=config_help)
-    r.add_argument("--log-format", choices=("text", "json"), default=None, help="default: text on a terminal, else json")
+    r.add_argument(
+        "--log-format", choices=("text", "json"), default=None, help="default: text on a terminal, else json"
+    )
 
     st = sub.add_parser("status", help="show the last pass of each source (from the state store)")
     st.add_argument("--config", help=config_help)
@@ -53,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 def parse_now(text: str | None, tz: str) -> datetime:
     """``--now``: ISO 8601; a time without offset is in the configured timezone."""
     if text is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -138,11 +138,9 @@ class TrelloSource(_Source):
     fields: dict[str, str] = Field(default_factory=dict)
 
 
-KpiSourceConfig = Annotated[
-    Union[CsvSource, XlsxSource, SheetsSource, NotionSource], Field(discriminator="type")
-]
+KpiSourceConfig = Annotated[CsvSource | XlsxSource | SheetsSource | NotionSource, Field(discriminator="type")]
 OkrSourceConfig = Annotated[
-    Union[CsvSource, XlsxSource, SheetsSource, NotionSource, TrelloSource],
+    CsvSource | XlsxSource | SheetsSource | NotionSource | TrelloSource,
     Field(discriminator="type"),
 ]
 
@@ -342,7 +340,7 @@ def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
         elif kind == "union_tag_invalid":
             msg = f"unknown source type; expected one of {e['ctx']['expected_tags']}"
         elif kind == "union_tag_not_found":
-            msg = "missing type; say type = \"csv\", \"xlsx\", \"sheets\", \"notion\" or \"trello\""
+            msg = 'missing type; say type = "csv", "xlsx", "sheets", "notion" or "trello"'
         else:
             msg = e["msg"].removeprefix("Value error, ")
             if "input" in e and not isinstance(e["input"], (dict, list)):

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["Cycle", "parse_cycle", "cycle_or_reason", "elapsed", "FORMS"]
@@ -107,8 +107,11 @@ def parse_cycle(text: str, *, fiscal_year_start: int = 1, tz: str = "UTC") -> Cy
     m = _PART.match(s)
     first = _PART_FIRST.match(s)
     if m or first:
-        year, kind, n = (int(m.group(1)), m.group(2), int(m.group(3))) if m else (
-            int(first.group(3)), first.group(1), int(first.group(2)))  # type: ignore[union-attr]
+        year, kind, n = (
+            (int(m.group(1)), m.group(2), int(m.group(3)))
+            if m
+            else (int(first.group(3)), first.group(1), int(first.group(2)))
+        )  # type: ignore[union-attr]
         per, length = (4, 3) if kind == "Q" else (2, 6)
         if not 1 <= n <= per:
             raise ValueError(f"{raw!r}: there is no {kind}{n}, a year has {kind}1 to {kind}{per}; write one of {FORMS}")

@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,11 @@ class Daemon:
             try:
                 server = HealthServer(config.syncd.listen, self.metrics, self.health)
             except OSError as e:
-                log.error("cannot listen on %s: %s; free the port or change [syncd].listen",
-                          config.syncd.listen, e.strerror or e)
+                log.error(
+                    "cannot listen on %s: %s; free the port or change [syncd].listen",
+                    config.syncd.listen,
+                    e.strerror or e,
+                )
                 self.store.close()
                 return 1
             log.info("serving /healthz and /metrics on %s", server.url, extra={"event": "listening", "url": server.url})
@@ -111,8 +114,13 @@ class Daemon:
         self.metrics.alerts_pending.set(self.alerts.pending())
         failures = {cfg.name: self.store.failures_in_a_row(cfg.name) for _, cfg in config.sources()}
         self.scheduler.configure(self._sources(config), failures)
-        log.info("syncd started (pid %d): %d source(s), state %s", os.getpid(), len(self.scheduler.slots),
-                 config.state_path, extra={"event": "started", "pid": os.getpid()})
+        log.info(
+            "syncd started (pid %d): %d source(s), state %s",
+            os.getpid(),
+            len(self.scheduler.slots),
+            config.state_path,
+            extra={"event": "started", "pid": os.getpid()},
+        )
         try:
             self._loop()
         finally:
@@ -136,12 +144,19 @@ class Daemon:
         self.scheduler.paused = True
         self._stop_calls()
         busy = self.scheduler.running()
-        log.info("stopping (%s)%s", self._stopping or "error",
-                 f"; waiting for the pass of {', '.join(busy)} to finish" if busy else "", extra={"event": "stopping"})
+        log.info(
+            "stopping (%s)%s",
+            self._stopping or "error",
+            f"; waiting for the pass of {', '.join(busy)} to finish" if busy else "",
+            extra={"event": "stopping"},
+        )
         busy = self.scheduler.wait_idle(STOP_GRACE)
         if busy:
-            log.warning("stopping with the pass of %s still running: every write is atomic, "
-                        "and the next start syncs it again", ", ".join(busy), extra={"event": "interrupted"})
+            log.warning(
+                "stopping with the pass of %s still running: every write is atomic, and the next start syncs it again",
+                ", ".join(busy),
+                extra={"event": "interrupted"},
+            )
         self.alerts.stop(timeout=2.0)
         if server is not None:
             server.close()
@@ -173,9 +188,13 @@ class Daemon:
             log.error("config reload refused, the running config is kept: %s", e, extra={"event": "reload_refused"})
             return False
         if new.state_path != old.state_path:
-            log.error("config reload refused, the running config is kept: [syncd].state changed from %s to %s; "
-                      "restart syncd to move to another state file", old.state_path, new.state_path,
-                      extra={"event": "reload_refused"})
+            log.error(
+                "config reload refused, the running config is kept: [syncd].state changed from %s to %s; "
+                "restart syncd to move to another state file",
+                old.state_path,
+                new.state_path,
+                extra={"event": "reload_refused"},
+            )
             return False
         if new.syncd.listen != old.syncd.listen:
             log.warning("[syncd].listen changed: it takes effect at the next restart")
@@ -185,13 +204,16 @@ class Daemon:
         self.config = new
         self.alerts.reconfigure(new)
         self.scheduler.configure(self._sources(new))
-        log.info("config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots),
-                 extra={"event": "reloaded"})
+        log.info(
+            "config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots), extra={"event": "reloaded"}
+        )
         return True
 
     @staticmethod
     def _sources(config: Config) -> list[tuple[str, Any, float]]:
-        return [(role, cfg, max(config.interval_of(cfg).total_seconds(), _MIN_INTERVAL)) for role, cfg in config.sources()]
+        return [
+            (role, cfg, max(config.interval_of(cfg).total_seconds(), _MIN_INTERVAL)) for role, cfg in config.sources()
+        ]
 
     # -- one pass ----------------------------------------------------------------------
 
@@ -199,14 +221,19 @@ class Daemon:
         from .engine import sync
 
         config, name = self.config, slot.name
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         log.debug("pass of %s started", name, extra={"event": "pass_started", "source": name})
         try:
             report = sync(config, now=now, sources=[(slot.role, slot.cfg)], state=self.store)
         except Exception as e:  # noqa: BLE001 - a bug in one source's pass fails that source only
             reason = self.redactor(f"internal error: {type(e).__name__}: {e}")
-            log.error("source %s: the pass crashed: %s", name, reason, exc_info=True,
-                      extra={"event": "pass", "source": name, "outcome": "failed"})
+            log.error(
+                "source %s: the pass crashed: %s",
+                name,
+                reason,
+                exc_info=True,
+                extra={"event": "pass", "source": name, "outcome": "failed"},
+            )
             self._record_crash(name, slot.cfg.type, now, reason)
             self.metrics.record_outcome(name, "failed", time.time())
             return PassResult("failed", reason=reason)
@@ -214,26 +241,44 @@ class Daemon:
         ended = time.time()
         self.metrics.record_pass(report, name, ended)
         if out.outcome == "ok":
-            self.last_success[name] = datetime.fromtimestamp(ended, timezone.utc).isoformat(timespec="seconds")
+            self.last_success[name] = datetime.fromtimestamp(ended, UTC).isoformat(timespec="seconds")
         try:
             self.alerts.observe(report)
             self.metrics.alerts_pending.set(self.alerts.pending())
         except Exception:  # noqa: BLE001
             log.exception("alerts: could not record the colours of %s", name)
-        fields = {"event": "pass", "source": name, "outcome": out.outcome, "items": out.items,
-                  "writes": out.writes, "duration": round(report.duration, 3), "api_calls": report.api_calls}
+        fields = {
+            "event": "pass",
+            "source": name,
+            "outcome": out.outcome,
+            "items": out.items,
+            "writes": out.writes,
+            "duration": round(report.duration, 3),
+            "api_calls": report.api_calls,
+        }
         reason = "; ".join(out.errors[:3])
         if out.outcome == "ok":
-            log.info("source %s: ok, %d item(s), %d written, %.2fs", name, out.items, out.writes, report.duration,
-                     extra=fields)
+            log.info(
+                "source %s: ok, %d item(s), %d written, %.2fs",
+                name,
+                out.items,
+                out.writes,
+                report.duration,
+                extra=fields,
+            )
         elif out.outcome == "partial":
             log.warning("source %s: partial (work left for the next pass): %s", name, reason, extra=fields)
         return PassResult(out.outcome, out.retry_after, reason=reason)
 
     def _record_crash(self, name: str, service: str, now: datetime, reason: str) -> None:
         try:
-            self.store.record_run(name, started=now, now=now, outcome="failed", summary={
-                "service": service, "items": 0, "writes": 0, "statuses": {}, "errors": [reason]})
+            self.store.record_run(
+                name,
+                started=now,
+                now=now,
+                outcome="failed",
+                summary={"service": service, "items": 0, "writes": 0, "statuses": {}, "errors": [reason]},
+            )
         except Exception:  # noqa: BLE001
             log.exception("could not record the failed pass of %s", name)
 
@@ -246,7 +291,7 @@ class Daemon:
             return
         self._next_digest_check = time.monotonic() + 10.0
         try:
-            self.alerts.check_digest(datetime.now(timezone.utc))
+            self.alerts.check_digest(datetime.now(UTC))
         except Exception:  # noqa: BLE001
             log.exception("alerts: could not prepare the weekly digest")
 
@@ -254,7 +299,9 @@ class Daemon:
 
     def _load_history(self) -> None:
         with self.store.transaction() as db:
-            rows = db.execute("SELECT source, MAX(id), started FROM runs WHERE outcome = 'ok' GROUP BY source").fetchall()
+            rows = db.execute(
+                "SELECT source, MAX(id), started FROM runs WHERE outcome = 'ok' GROUP BY source"
+            ).fetchall()
         for source, _, started in rows:
             self.last_success[source] = started
             try:
@@ -282,9 +329,14 @@ class Daemon:
                 reasons.append(f"source {slot.name} failed {slot.failures} passes in a row (unhealthy after {limit})")
         ok = not reasons
         failing = [n for n, s in sources.items() if s["failures_in_a_row"] >= limit]
-        return ok, {"status": "ok" if ok else "unhealthy", "reasons": reasons, "failing": failing,
-                    "scheduler": {"alive": alive, "seconds_since_tick": round(age, 1)},
-                    "unhealthy_after": limit, "sources": sources}
+        return ok, {
+            "status": "ok" if ok else "unhealthy",
+            "reasons": reasons,
+            "failing": failing,
+            "scheduler": {"alive": alive, "seconds_since_tick": round(age, 1)},
+            "unhealthy_after": limit,
+            "sources": sources,
+        }
 
 
 # --- syncd status ------------------------------------------------------------------------
@@ -294,8 +346,12 @@ def status(config: Config, *, fmt: str = "text") -> int:
     """Print the last pass of each source from the state store; touches no service."""
     path = config.state_path
     pid = _holder(path)
-    data: dict[str, Any] = {"state": str(path), "service": {"running": pid is not None, "pid": pid},
-                            "sources": [], "alerts": {}}
+    data: dict[str, Any] = {
+        "state": str(path),
+        "service": {"running": pid is not None, "pid": pid},
+        "sources": [],
+        "alerts": {},
+    }
     if path.exists():
         store = StateStore(path, readonly=True)
         try:
@@ -308,14 +364,18 @@ def status(config: Config, *, fmt: str = "text") -> int:
                 data["sources"].append(entry)
             try:
                 with store.transaction() as db:
-                    data["alerts"] = dict(db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall())
+                    data["alerts"] = dict(
+                        db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall()
+                    )
             except sqlite3.OperationalError:
                 pass  # no alert table yet
         finally:
             store.close()
     else:
-        data["sources"] = [{"source": cfg.name, "outcome": "never run", "configured": True, "failures_in_a_row": 0}
-                           for _, cfg in config.sources()]
+        data["sources"] = [
+            {"source": cfg.name, "outcome": "never run", "configured": True, "failures_in_a_row": 0}
+            for _, cfg in config.sources()
+        ]
     if fmt == "json":
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -367,6 +427,6 @@ def _when(iso: str) -> str:
         t = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    ago = (datetime.now(timezone.utc) - t).total_seconds()
+    ago = (datetime.now(UTC) - t).total_seconds()
     span = f"{ago:.0f}s" if ago < 120 else f"{ago / 60:.0f}m" if ago < 7200 else f"{ago / 3600:.1f}h"
-    return f"{t.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC ({span} ago)"
+    return f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({span} ago)"

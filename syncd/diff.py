@@ -118,8 +118,18 @@ def _patches_for(item: Any, kind: str, fields: dict[str, Any], colour: str | Non
             old = written[name]
             if not same(name, old, new):
                 shown = None if isinstance(old, AnyOf) else old
-                out.append(Patch(item.source, item.id, name, shown, new, item.ref, kind,  # type: ignore[arg-type]
-                                 colour if name == "status" else None))
+                out.append(
+                    Patch(
+                        item.source,
+                        item.id,
+                        name,
+                        shown,
+                        new,
+                        item.ref,
+                        kind,  # type: ignore[arg-type]
+                        colour if name == "status" else None,
+                    )
+                )
 
 
 def _pairs(items: Sequence[Any], results: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
@@ -134,9 +144,7 @@ def _pairs(items: Sequence[Any], results: Sequence[Any]) -> Iterator[tuple[Any, 
             yield item, by_id[item.id]
 
 
-def desired_patches(
-    evaluation: Evaluation, kpis: Sequence[KPI], objectives: Sequence[Objective]
-) -> list[Patch]:
+def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Sequence[Objective]) -> list[Patch]:
     """Every owned field whose desired value differs from what its source holds.
 
     A field is written only where the source has it (it is a key of the item's

@@ -93,19 +93,37 @@ class SyncReport:
             "dry_run": self.dry_run,
             "kpis": [
                 {
-                    "id": k.id, "name": k.name, "value": k.value, "unit": k.unit, "status": k.status,
-                    "stale": k.stale, "reason": k.reason, "trend": k.trend, "change": k.change, "source": k.source,
+                    "id": k.id,
+                    "name": k.name,
+                    "value": k.value,
+                    "unit": k.unit,
+                    "status": k.status,
+                    "stale": k.stale,
+                    "reason": k.reason,
+                    "trend": k.trend,
+                    "change": k.change,
+                    "source": k.source,
                 }
                 for k in ev.kpis
             ],
             "objectives": [
                 {
-                    "id": o.id, "title": o.title, "cycle": o.cycle, "score": o.score, "status": o.status,
-                    "final": o.final, "reason": o.reason, "source": o.source,
+                    "id": o.id,
+                    "title": o.title,
+                    "cycle": o.cycle,
+                    "score": o.score,
+                    "status": o.status,
+                    "final": o.final,
+                    "reason": o.reason,
+                    "source": o.source,
                     "key_results": [
                         {
-                            "id": kr.id, "title": kr.title, "current": kr.current, "progress": kr.progress,
-                            "status": kr.status, "reason": kr.reason,
+                            "id": kr.id,
+                            "title": kr.title,
+                            "current": kr.current,
+                            "progress": kr.progress,
+                            "status": kr.status,
+                            "reason": kr.reason,
                         }
                         for kr in o.key_results
                     ],
@@ -114,8 +132,7 @@ class SyncReport:
             ],
             "warnings": [{"code": w.code, "item": w.item, "message": w.message} for w in ev.warnings],
             "writes": [
-                {"source": p.source, "item": p.item, "field": p.field, "old": p.old, "new": p.new}
-                for p in self.writes
+                {"source": p.source, "item": p.item, "field": p.field, "old": p.old, "new": p.new} for p in self.writes
             ],
             "errors": [{"source": e.source, "item": e.item, "message": e.message} for e in self.errors],
             "api_calls": self.api_calls,
@@ -177,8 +194,14 @@ def sync(
     own_state = state is None
     if state is None:
         state = StateStore(config.state_path, readonly=dry_run)
-    ctx = SourceContext(config=config, cache=state, env=os.environ if env is None else env, dry_run=dry_run, now=now,
-                        pass_id=next(_pass_ids))
+    ctx = SourceContext(
+        config=config,
+        cache=state,
+        env=os.environ if env is None else env,
+        dry_run=dry_run,
+        now=now,
+        pass_id=next(_pass_ids),
+    )
     outcomes: dict[str, SourceOutcome] = {}
     errors: list[ItemError] = []
     open_sources: dict[str, Source] = {}
@@ -209,7 +232,9 @@ def sync(
             outcome.notes.extend(result.notes)
             kpis.extend(result.kpis)
             objectives.extend(result.objectives)
-            outcome.items = len(result.kpis) + len(result.objectives) + sum(len(o.key_results) for o in result.objectives)
+            outcome.items = (
+                len(result.kpis) + len(result.objectives) + sum(len(o.key_results) for o in result.objectives)
+            )
             read_errors.extend(Warning(code="unreadable_item", item=e.item, message=e.message) for e in result.errors)
 
         # 2. evaluate (pure)
@@ -324,8 +349,9 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
     return done
 
 
-def _flush(sources: Mapping[str, Source], outcomes: dict[str, SourceOutcome], written: list[Patch],
-           errors: list[ItemError]) -> list[Patch]:
+def _flush(
+    sources: Mapping[str, Source], outcomes: dict[str, SourceOutcome], written: list[Patch], errors: list[ItemError]
+) -> list[Patch]:
     """Call each open source's optional ``flush``; drop the patches it did not write.
 
     An item error is charged to the source it names (a batch may span sources),
@@ -362,8 +388,10 @@ def _flush(sources: Mapping[str, Source], outcomes: dict[str, SourceOutcome], wr
     if not lost and not unwritten:
         return written
     done = [
-        p for p in written
-        if p.source not in lost and (p.source, p.item, None) not in unwritten
+        p
+        for p in written
+        if p.source not in lost
+        and (p.source, p.item, None) not in unwritten
         and (p.source, p.item, p.field) not in unwritten
     ]
     for name in lost | {s for s, _, _ in unwritten}:

@@ -17,8 +17,19 @@ from zoneinfo import ZoneInfo
 from .cycles import Cycle, cycle_or_reason, elapsed
 from .hygiene import hygiene_warnings
 from .kpi_status import CADENCE_DAYS, _at, _finite, _fmt, _kpi_result, kpi_status
-from .model import KPI, Colour, Evaluation, KeyResult, KeyResultResult, KpiHistory
-from .model import Objective, ObjectiveResult, OkrStatus, OkrType, Warning
+from .model import (
+    KPI,
+    Colour,
+    Evaluation,
+    KeyResult,
+    KeyResultResult,
+    KpiHistory,
+    Objective,
+    ObjectiveResult,
+    OkrStatus,
+    OkrType,
+    Warning,
+)
 
 if TYPE_CHECKING:
     from .config import Config
@@ -146,7 +157,7 @@ class _Clock(NamedTuple):
     ended: bool
 
     @classmethod
-    def of(cls, cycle: Cycle, now: datetime) -> "_Clock":
+    def of(cls, cycle: Cycle, now: datetime) -> _Clock:
         return cls(cycle.started(now), elapsed(cycle, now), cycle.ended(now))
 
 

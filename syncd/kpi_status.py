@@ -9,9 +9,9 @@ because KPIs need them first; the key result code imports them.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -67,8 +67,7 @@ def _threshold_problem(kpi: KPI) -> str | None:
             return f"for direction range, {name} must be a band low..high (such as 95..105), not {_fmt(v)}"
         if d != "range" and isinstance(v, tuple):
             return (
-                f"for direction {d}, {name} must be one number, not the band {_fmt(v)}; "
-                "use direction range for a band"
+                f"for direction {d}, {name} must be one number, not the band {_fmt(v)}; use direction range for a band"
             )
         if not _finite(v):
             return f"the {name} threshold {_fmt(v)} is not a finite number"

@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .secrets import SecretError, read_secret
@@ -31,7 +31,10 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bya29\.[A-Za-z0-9._-]{20,}"), REDACTED),  # Google OAuth access tokens
     (re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"), REDACTED),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(?i)([?&](?:key|token|access_token|api_key|apikey|sig|signature)=)[^&\s\"'<>]+"), rf"\g<1>{REDACTED}"),
+    (
+        re.compile(r"(?i)([?&](?:key|token|access_token|api_key|apikey|sig|signature)=)[^&\s\"'<>]+"),
+        rf"\g<1>{REDACTED}",
+    ),
 ]
 
 #: Variables that hold secrets even when the config names none.
@@ -124,7 +127,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

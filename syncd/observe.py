@@ -33,24 +33,35 @@ class Metrics:
         self.passes = Counter("syncd_passes", "Passes run, per source and outcome.", ["source", "outcome"], registry=r)
         self.failures = Counter("syncd_source_failures", "Failed passes, per source.", ["source"], registry=r)
         self.failures_in_a_row = Gauge(
-            "syncd_source_failures_in_a_row", "Failed passes in a row, per source (0: the last pass went well).",
-            ["source"], registry=r,
+            "syncd_source_failures_in_a_row",
+            "Failed passes in a row, per source (0: the last pass went well).",
+            ["source"],
+            registry=r,
         )
         self.api_calls = Counter("syncd_api_calls", "HTTP calls made, per service.", ["service"], registry=r)
         self.retries = Counter("syncd_http_retries", "HTTP attempts retried, per service.", ["service"], registry=r)
         self.rate_limited = Counter("syncd_http_429", "429 answers received, per service.", ["service"], registry=r)
-        self.items = Gauge("syncd_items", "Items at the last pass, per source and status.", ["source", "status"], registry=r)
+        self.items = Gauge(
+            "syncd_items", "Items at the last pass, per source and status.", ["source", "status"], registry=r
+        )
         self.writes = Counter("syncd_writes", "Values written back, per source.", ["source"], registry=r)
         self.duration = Histogram(
-            "syncd_pass_duration_seconds", "Duration of a pass, per source.", ["source"], registry=r,
+            "syncd_pass_duration_seconds",
+            "Duration of a pass, per source.",
+            ["source"],
+            registry=r,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
         )
         self.last_success = Gauge(
-            "syncd_last_success_timestamp_seconds", "When the last good pass of a source ended (Unix time).",
-            ["source"], registry=r,
+            "syncd_last_success_timestamp_seconds",
+            "When the last good pass of a source ended (Unix time).",
+            ["source"],
+            registry=r,
         )
         self.alerts_sent = Counter("syncd_alerts_sent", "Alerts delivered, per kind.", ["kind"], registry=r)
-        self.alerts_failed = Counter("syncd_alerts_failed", "Alert deliveries that failed, per kind.", ["kind"], registry=r)
+        self.alerts_failed = Counter(
+            "syncd_alerts_failed", "Alert deliveries that failed, per kind.", ["kind"], registry=r
+        )
         self.alerts_pending = Gauge("syncd_alerts_pending", "Alerts waiting to be sent.", registry=r)
         self.heartbeat = Gauge("syncd_scheduler_heartbeat_timestamp_seconds", "Last tick of the scheduler.", registry=r)
 

@@ -207,18 +207,30 @@ class Scheduler:
             slot.failures = slot.failures + 1 if result.outcome == "failed" else 0
             if self.slots.get(slot.name) is not slot:
                 continue  # removed (or replaced) while it ran
-            delay = next_delay(slot.interval, result.outcome, slot.failures, result.retry_after, cap=self._cap, rng=self._rng)
+            delay = next_delay(
+                slot.interval, result.outcome, slot.failures, result.retry_after, cap=self._cap, rng=self._rng
+            )
             self._set_next(slot, delay)
             if result.outcome == "failed":
                 log.warning(
                     "source %s: failed (%d pass(es) in a row): %s; next try in %s",
-                    slot.name, slot.failures, result.reason or "see above", _human(delay),
-                    extra={"event": "pass", "source": slot.name, "outcome": "failed",
-                           "failures_in_a_row": slot.failures, "retry_in": round(delay, 3)},
+                    slot.name,
+                    slot.failures,
+                    result.reason or "see above",
+                    _human(delay),
+                    extra={
+                        "event": "pass",
+                        "source": slot.name,
+                        "outcome": "failed",
+                        "failures_in_a_row": slot.failures,
+                        "retry_in": round(delay, 3),
+                    },
                 )
             elif result.outcome == "partial":
                 log.info(
-                    "source %s: the rest of its work moves to the next pass, in %s", slot.name, _human(delay),
+                    "source %s: the rest of its work moves to the next pass, in %s",
+                    slot.name,
+                    _human(delay),
                     extra={"source": slot.name, "retry_in": round(delay, 3)},
                 )
 

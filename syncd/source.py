@@ -94,7 +94,7 @@ class Cache(Protocol):
 class SourceContext:
     """What a source gets besides its own config table."""
 
-    config: "Config"
+    config: Config
     cache: Cache
     #: Where secrets come from (``os.environ`` outside tests).
     env: Mapping[str, str]

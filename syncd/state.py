@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .model import KpiHistory, Patch
 
@@ -137,9 +137,7 @@ class StateStore:
         """Remember each value that differs from the last one recorded."""
         latest = self._latest(values)
         changed = [
-            (kpi, value, _iso(now))
-            for kpi, value in values.items()
-            if not latest[kpi] or latest[kpi][0][0] != value
+            (kpi, value, _iso(now)) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
         ]
         if changed:
             with self.transaction() as db:
@@ -154,7 +152,9 @@ class StateStore:
                 [(p.source, p.item, p.field, json.dumps(p.new), _iso(now)) for p in patches],
             )
 
-    def record_run(self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]) -> None:
+    def record_run(
+        self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]
+    ) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (started, now, source, outcome, summary) VALUES (?, ?, ?, ?, ?)",
@@ -175,8 +175,7 @@ class StateStore:
                 "(SELECT MAX(id) FROM runs GROUP BY source) ORDER BY id DESC"
             ).fetchall()
         return [
-            {"source": s, "started": st, "now": n, "outcome": o, **json.loads(summary)}
-            for s, st, n, o, summary in rows
+            {"source": s, "started": st, "now": n, "outcome": o, **json.loads(summary)} for s, st, n, o, summary in rows
         ]
 
     def failures_in_a_row(self, source: str) -> int:

@@ -64,8 +64,15 @@ def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     reset_pacers()
     sheets._credentials.clear()
     sheets._prefetched.clear()
-    monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
-        lambda cls, config: cls(attempts=config.syncd.retries, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
+    monkeypatch.setattr(
+        RetryPolicy,
+        "from_config",
+        classmethod(
+            lambda cls, config: cls(
+                attempts=config.syncd.retries, initial=0.001, max_backoff=0.01, sleep=lambda s: None
+            )
+        ),
+    )
     with FakeSheets() as fake:
         sa = tmp_path / "sa.json"
         sa.write_text(json.dumps(fake.service_account()))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from syncd.connectors.retry import RetryPolicy
 from syncd.alerts import Alerts, digest_slot
 from syncd.config import load_config
+from syncd.connectors.retry import RetryPolicy
 from syncd.model import Evaluation, KeyResultResult, KpiResult, ObjectiveResult
 from syncd.state import StateStore
 from tests.conftest import write_config
@@ -34,7 +34,12 @@ def _config(tmp_path: Path, alerts: str = '[[alerts]]\nurl_env = "HOOK"\n', tz: 
 def _report(when: str, nps: str = "green", kr: str = "on_track", nps_value: float | None = 41) -> SimpleNamespace:
     kpi = KpiResult(id="K03", name="Net promoter score", value=nps_value, unit=None, status=nps, source="k")
     objective = ObjectiveResult(
-        id="O1", title="Win the mid-market", cycle="2026-Q4", score=0.5, status=kr, source="k",
+        id="O1",
+        title="Win the mid-market",
+        cycle="2026-Q4",
+        score=0.5,
+        status=kr,
+        source="k",
         key_results=[KeyResultResult(id="KR6", title="Lift NPS from 30 to 50", current=41, progress=0.55, status=kr)],
     )
     return SimpleNamespace(now=datetime.fromisoformat(when), evaluation=Evaluation(kpis=[kpi], objectives=[objective]))
@@ -74,9 +79,12 @@ def test_no_data_is_not_a_colour(tmp_path, hook):
 
 
 def test_every_alert_table_gets_its_own_copy(tmp_path, hook):
-    config = _config(tmp_path, '[[alerts]]\nname = "ops"\nurl_env = "HOOK"\n\n'
-                               '[[alerts]]\nname = "quiet"\nurl_env = "HOOK"\non_change = false\n\n'
-                               '[[alerts]]\nname = "team"\nurl_env = "HOOK"\n')
+    config = _config(
+        tmp_path,
+        '[[alerts]]\nname = "ops"\nurl_env = "HOOK"\n\n'
+        '[[alerts]]\nname = "quiet"\nurl_env = "HOOK"\non_change = false\n\n'
+        '[[alerts]]\nname = "team"\nurl_env = "HOOK"\n',
+    )
     alerts = _alerts(config, StateStore(tmp_path / "s.db"), hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     assert alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="amber")) == 2
@@ -173,8 +181,9 @@ def test_digest_slot_is_in_the_same_iso_week():
 
 
 def test_the_weekly_digest_is_sent_once_at_its_day_and_hour(tmp_path, hook):
-    config = _config(tmp_path, '[[alerts]]\nurl_env = "HOOK"\ndigest_day = "monday"\ndigest_hour = 9\n',
-                     tz="Europe/Berlin")
+    config = _config(
+        tmp_path, '[[alerts]]\nurl_env = "HOOK"\ndigest_day = "monday"\ndigest_hour = 9\n', tz="Europe/Berlin"
+    )
     store = StateStore(tmp_path / "s.db")
     alerts = _alerts(config, store, hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
@@ -189,7 +198,7 @@ def test_the_weekly_digest_is_sent_once_at_its_day_and_hour(tmp_path, hook):
     assert at("2026-11-16T08:00:00+00:00") == 1  # 09:00 in Berlin
     assert at("2026-11-16T08:30:00+00:00") == 0  # once per week
     # A restart in the same week does not send it again.
-    assert _alerts(config, store, hook).check_digest(datetime(2026, 11, 16, 12, tzinfo=timezone.utc)) == 0
+    assert _alerts(config, store, hook).check_digest(datetime(2026, 11, 16, 12, tzinfo=UTC)) == 0
     alerts.flush()
     assert len(hook.messages) == 1
     text = hook.messages[0].text

@@ -23,15 +23,23 @@ SHEET = "1AllServicesSheetKeyAbCd"
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sheets_fake: FakeSheets):
     gsheets = sheets_fake
     with NotionFake((NOTION_TOKEN,)) as notion, TrelloFake() as trello:
-        gsheets.add_spreadsheet(SHEET, {"KPIs": [
-            ["KPI", "Value", "Direction", "Green", "Red", "Status"],
-            ["Retention", "82%", "higher", "85", "75", ""],
-        ]})
+        gsheets.add_spreadsheet(
+            SHEET,
+            {
+                "KPIs": [
+                    ["KPI", "Value", "Direction", "Green", "Red", "Status"],
+                    ["Retention", "82%", "higher", "85", "75", ""],
+                ]
+            },
+        )
         ws = okr_workspace(notion, objectives=2, key_results=6)
         notion.advance(hours=1)
         board = okr_board(trello, 1, 2)
-        follower = trello.add_card(next(iter(trello.lists)), "Raise retention from 75% to 85%",
-                                   fields={"Start": 75, "Target": 85, "KPI": "Retention"})
+        follower = trello.add_card(
+            next(iter(trello.lists)),
+            "Raise retention from 75% to 85%",
+            fields={"Start": 75, "Target": 85, "KPI": "Retention"},
+        )
         (tmp_path / "kpis.csv").write_text("KPI,Value,Direction,Green,Red,Status\nChurn,3.5,lower,3,5,\n")
         monkeypatch.setenv("NOTION_TOKEN", NOTION_TOKEN)
         monkeypatch.setenv("TRELLO_API_KEY", trello.key)
@@ -62,8 +70,8 @@ path = "kpis.csv"
 [[okrs]]
 name = "product"
 type = "notion"
-objectives = "{ws['objectives_db']}"
-key_results = "{ws['key_results_db']}"
+objectives = "{ws["objectives_db"]}"
+key_results = "{ws["key_results_db"]}"
 base_url = "{notion.url}"
 
 [[okrs]]

@@ -25,12 +25,14 @@ def test_the_example_config_is_valid():
         ('[[kpis]]\nname = "k"\npath = "k"\n', "kpis[0]: missing type"),
         ('[syncd]\ninterval = "soon"\n', "syncd.interval: expected a duration"),
         ('[syncd]\ntimezone = "Mars/Olympus"\n', "syncd.timezone: unknown timezone"),
-        ('[syncd]\nfiscal_year_start = 13\n', "syncd.fiscal_year_start"),
+        ("[syncd]\nfiscal_year_start = 13\n", "syncd.fiscal_year_start"),
         ('[okr]\ndefault_type = "stretch"\n', "okr.default_type"),
         ('[okr]\non_track_tolerance = "a lot"\n', "okr.on_track_tolerance"),
         ('[[okrs]]\nname = "n"\ntype = "notion"\n', "okrs[0].objectives: missing"),
-        ('[[kpis]]\nname = "a"\ntype = "csv"\npath = "a"\n[[okrs]]\nname = "a"\ntype = "csv"\npath = "b"\n',
-         "okrs[0].name: 'a' is already the name of kpis[0]"),
+        (
+            '[[kpis]]\nname = "a"\ntype = "csv"\npath = "a"\n[[okrs]]\nname = "a"\ntype = "csv"\npath = "b"\n',
+            "okrs[0].name: 'a' is already the name of kpis[0]",
+        ),
         ("[syncd\n", "not valid TOML"),
         ('[[alerts]]\nname = "slack"\n', "alerts[0].url_env: missing"),
         ('[[okrs]]\nname = "t"\ntype = "trello"\nboard = "b"\nprogress_scale = 10\n', "okrs[0].progress_scale"),
@@ -67,7 +69,9 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
 
 
 def test_secrets_are_not_config_keys(tmp_path):
-    cfg = write_config(tmp_path / "s.toml", '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "x"\ntoken = "secret_abc"\n')
+    cfg = write_config(
+        tmp_path / "s.toml", '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "x"\ntoken = "secret_abc"\n'
+    )
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
     assert "okrs[0].token: unknown key" in str(e.value)

@@ -49,4 +49,4 @@ def test_replacing_one_field_changes_only_that_field(table, newline, data):
     before[r][c] = new_value
     assert after == before
     # Every byte outside the field is the same.
-    assert edited[:start] == text[:start] and edited[start + len(render_field(new_value)):] == text[end:]
+    assert edited[:start] == text[:start] and edited[start + len(render_field(new_value)) :] == text[end:]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from syncd.cycles import FORMS, Cycle, cycle_or_reason, elapsed, parse_cycle
 
-UTC = timezone.utc
+UTC = UTC
 FAST = settings(max_examples=200, deadline=None, database=None)
 
 

@@ -39,7 +39,11 @@ class Daemon:
         full_env.pop("SYNCD_CONFIG", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "syncd", "run", "--config", str(config), "--log-format", "json"],
-            cwd=config.parent, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=config.parent,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.raw: list[str] = []
         self.lines: list[dict[str, Any]] = []
@@ -78,8 +82,13 @@ class Daemon:
 
     def passes(self, source: str, outcome: str | None = "ok") -> int:
         with self._cond:
-            return sum(1 for e in self.lines if e.get("event") == "pass" and e.get("source") == source
-                       and (outcome is None or e.get("outcome") == outcome))
+            return sum(
+                1
+                for e in self.lines
+                if e.get("event") == "pass"
+                and e.get("source") == source
+                and (outcome is None or e.get("outcome") == outcome)
+            )
 
     def wait_passes(self, source: str, count: int, outcome: str | None = "ok", timeout: float = 10.0) -> None:
         self.wait_for(lambda _: self.passes(source, outcome) >= count, timeout)
@@ -132,7 +141,9 @@ def hook():
         yield receiver
 
 
-def _config(folder: Path, *, interval: str = "1s", extra: str = "", alerts: bool = False, name: str = "syncd.toml") -> Path:
+def _config(
+    folder: Path, *, interval: str = "1s", extra: str = "", alerts: bool = False, name: str = "syncd.toml"
+) -> Path:
     if not (folder / "examples").exists():
         shutil.copytree(ROOT / "examples", folder / "examples")
     body = (
@@ -166,7 +177,7 @@ def _set_value(path: Path, kpi_id: str, value: str) -> None:
             cells = next(csv.reader([line]))
             cells[2] = value
             out = io.StringIO()
-            csv.writer(out, lineterminator=line[len(line.rstrip("\r\n")):]).writerow(cells)
+            csv.writer(out, lineterminator=line[len(line.rstrip("\r\n")) :]).writerow(cells)
             lines[i] = out.getvalue()
     _replace(path, "".join(lines).encode())
 
@@ -200,13 +211,20 @@ def test_the_service_syncs_serves_health_and_metrics_and_stops_on_sigterm(tmp_pa
     from prometheus_client.parser import text_string_to_metric_families
 
     families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
-    passes = {(s.labels["source"], s.labels["outcome"]): s.value for s in families["syncd_passes"].samples
-              if s.name == "syncd_passes_total"}
+    passes = {
+        (s.labels["source"], s.labels["outcome"]): s.value
+        for s in families["syncd_passes"].samples
+        if s.name == "syncd_passes_total"
+    }
     assert passes[("company-kpis", "ok")] >= 2
     items = {(s.labels["source"], s.labels["status"]): s.value for s in families["syncd_items"].samples}
     assert items[("company-kpis", "green")] == 8 and items[("company-kpis", "no_data")] == 2
-    assert {"syncd_pass_duration_seconds", "syncd_last_success_timestamp_seconds", "syncd_api_calls",
-            "syncd_http_429"} <= set(families)
+    assert {
+        "syncd_pass_duration_seconds",
+        "syncd_last_success_timestamp_seconds",
+        "syncd_api_calls",
+        "syncd_http_429",
+    } <= set(families)
     assert d.get("/nothing").status_code == 404
 
     code, took = d.stop(signal.SIGTERM)
@@ -253,8 +271,14 @@ def test_sigterm_mid_pass_finishes_the_write_and_leaves_no_half_written_file(tmp
 
 def test_a_config_with_an_unknown_key_is_refused_at_start(tmp_path):
     config = _config(tmp_path, extra='intervall = "5m"\n')
-    run = subprocess.run([sys.executable, "-m", "syncd", "run", "--config", str(config)], cwd=tmp_path,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=20)
+    run = subprocess.run(
+        [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert run.returncode == 2
     assert "syncd.intervall: unknown key" in run.stderr
 
@@ -263,8 +287,14 @@ def test_a_second_instance_refuses_and_a_killed_ones_lock_does_not_block_a_resta
     config = _config(tmp_path)
     first = daemons(config)
     first.event("started")
-    second = subprocess.run([sys.executable, "-m", "syncd", "run", "--config", str(config)], cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=20)
+    second = subprocess.run(
+        [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert second.returncode == 1
     assert f"another syncd (pid {first.pid}) is using the state file" in second.stderr
     capsys.readouterr()
@@ -286,7 +316,7 @@ def test_sighup_refuses_a_bad_config_keeps_the_old_one_and_applies_a_good_one(tm
     d.wait_passes("company-kpis", 1)
     good = config.read_bytes()
 
-    _replace(config, good.replace(b'unhealthy_after = 2', b'unhealthy_after = 2\nlisten_on = "x"'))
+    _replace(config, good.replace(b"unhealthy_after = 2", b'unhealthy_after = 2\nlisten_on = "x"'))
     d.proc.send_signal(signal.SIGHUP)
     refused = d.event("reload_refused")
     assert "syncd.listen_on: unknown key" in refused["message"] and "running config is kept" in refused["message"]
@@ -364,7 +394,9 @@ def test_sigkill_mid_pass_then_restart_converges_to_the_end_state_of_a_clean_run
     assert main(["sync", "--config", str(clean)]) == 0
     capsys.readouterr()
     for name in ("kpis.csv", "okrs.csv"):
-        assert (tmp_path / "killed" / "examples" / name).read_bytes() == (tmp_path / "clean" / "examples" / name).read_bytes()
+        assert (tmp_path / "killed" / "examples" / name).read_bytes() == (
+            tmp_path / "clean" / "examples" / name
+        ).read_bytes()
     assert not list((tmp_path / "killed" / "examples").glob("*.syncd-tmp"))
 
 
@@ -396,13 +428,20 @@ def test_colour_changes_reach_the_webhook_once_across_sigkill_and_a_webhook_outa
     # A message cut off mid-post by the kill is not posted again (it may or may
     # not have arrived): the next process says so. Every other one arrived.
     in_doubt = " ".join(e.get("key", "") for e in d2.lines if "may not have arrived" in e.get("message", ""))
-    for needle, item in (("*Net promoter score* is now red", "|K03|red|"),
-                         ("*Lift net promoter score from 30 to 50*", "|KR6|red|")):
+    for needle, item in (
+        ("*Net promoter score* is now red", "|K03|red|"),
+        ("*Lift net promoter score from 30 to 50*", "|KR6|red|"),
+    ):
         assert any(needle in t for t in texts) or item in in_doubt, (texts, in_doubt)
     # Converged: a fresh pass has nothing left to write.
-    dry = subprocess.run([sys.executable, "-m", "syncd", "sync", "--config", str(config), "--dry-run", "--format", "json"],
-                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                         timeout=30)
+    dry = subprocess.run(
+        [sys.executable, "-m", "syncd", "sync", "--config", str(config), "--dry-run", "--format", "json"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert json.loads(dry.stdout)["writes"] == []
     assert {r["ID"]: r["Status"] for r in _rows(kpis)}["K03"] == "Red"
     # The webhook URL is a secret: it is in no log line.

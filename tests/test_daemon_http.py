@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from syncd.cli import main
+from syncd.connectors.pacing import reset_pacers
 from tests.fakes.trello import TrelloFake
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture
 from tests.trello_helpers import okr_board
@@ -35,12 +35,14 @@ def fake():
         yield f
 
 
-def _config(folder: Path, fake: TrelloFake, board: str, *, interval: str = "300ms",
-            board_interval: str | None = None) -> Path:
+def _config(
+    folder: Path, fake: TrelloFake, board: str, *, interval: str = "300ms", board_interval: str | None = None
+) -> Path:
     """A board on the fake and a CSV of KPIs (one of them followed by a card on the board)."""
     (folder / "kpis.csv").write_text("KPI,Value,Direction,Green,Red,Status\nChurn,3.5,lower,3,5,\n", encoding="utf-8")
     path = folder / "syncd.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [syncd]
 state = "syncd.db"
 interval = "{interval}"
@@ -65,7 +67,9 @@ name = "okr-board"
 board = "{board}"
 base_url = "{fake.url}"
 {f'interval = "{board_interval}"' if board_interval else ""}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -81,8 +85,10 @@ def _snapshot(fake: TrelloFake, board: str) -> dict[str, tuple[Any, ...]]:
     """What a person sees on each card: its labels and the fields syncd writes."""
     with fake._data_lock:
         cards = [(cid, c["name"]) for cid, c in fake.cards.items() if c["idBoard"] == board]
-        return {name: (tuple(fake.label_names(cid)), *(fake.value(cid, f) for f in ("Progress", "Score", "Current")))
-                for cid, name in cards}
+        return {
+            name: (tuple(fake.label_names(cid)), *(fake.value(cid, f) for f in ("Progress", "Score", "Current")))
+            for cid, name in cards
+        }
 
 
 def _written(snapshot: dict[str, tuple[Any, ...]]) -> int:
@@ -91,8 +97,11 @@ def _written(snapshot: dict[str, tuple[Any, ...]]) -> int:
 
 
 def _pass_events(d: Daemon, source: str, outcome: str) -> list[dict[str, Any]]:
-    return [e for e in list(d.lines)
-            if e.get("event") == "pass" and e.get("source") == source and e.get("outcome") == outcome]
+    return [
+        e
+        for e in list(d.lines)
+        if e.get("event") == "pass" and e.get("source") == source and e.get("outcome") == outcome
+    ]
 
 
 # --- an outage of the service --------------------------------------------------------------------
@@ -120,10 +129,16 @@ def test_a_board_whose_service_answers_500_fails_alone_and_recovers_by_itself(tm
     fake.down = None  # the service is back: no restart, no signal
     healthy = _poll(lambda: d.get("/healthz").status_code == 200, timeout=10)
     assert healthy, d.log_text()[-3000:]
-    d.wait_for(lambda lines: any(e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes")
-                                 for e in lines))
-    d.wait_for(lambda lines: any(e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes") == 0
-                                 for e in lines))  # and then it has nothing left to write
+    d.wait_for(
+        lambda lines: any(
+            e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes") for e in lines
+        )
+    )
+    d.wait_for(
+        lambda lines: any(
+            e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes") == 0 for e in lines
+        )
+    )  # and then it has nothing left to write
     snapshot = _snapshot(fake, board)
     assert _written(snapshot) == len(snapshot)  # every card got its status and progress
     assert fake.value(follows, "Current") == "3.5" and fake.value(follows, "Progress") == "0.5"
@@ -139,8 +154,9 @@ def test_a_board_whose_service_answers_500_fails_alone_and_recovers_by_itself(tm
 # --- SIGTERM during a pass over HTTP -------------------------------------------------------------
 
 
-def test_sigterm_during_an_http_pass_ends_it_at_the_next_call_and_a_restart_converges(tmp_path, fake, daemons, capsys,
-                                                                                     monkeypatch):
+def test_sigterm_during_an_http_pass_ends_it_at_the_next_call_and_a_restart_converges(
+    tmp_path, fake, daemons, capsys, monkeypatch
+):
     board, _ = _board(fake, 10, 150)  # ~320 calls at 0.2 s, 8 at a time: a pass of ~8 s
     clean_board, _ = _board(fake, 10, 150, name="OKRs 2026 (clean)")
     fake.latency = 0.2
@@ -167,8 +183,12 @@ def test_sigterm_during_an_http_pass_ends_it_at_the_next_call_and_a_restart_conv
     # The next start finishes the work (and stops cleanly after a reload too).
     fake.latency = 0.0
     d2 = daemons(config, ENV)
-    d2.wait_for(lambda lines: any(e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes")
-                                  for e in lines), 20)
+    d2.wait_for(
+        lambda lines: any(
+            e.get("source") == "okr-board" and e.get("outcome") == "ok" and e.get("writes") for e in lines
+        ),
+        20,
+    )
     d2.proc.send_signal(signal.SIGHUP)
     d2.event("reloaded")
     assert d2.stop()[0] == 0

@@ -126,22 +126,30 @@ SECRETS = {
 def test_secret_values_are_those_the_config_names(tmp_path):
     from syncd.config import load_config
 
-    config = load_config(write_config(tmp_path / "c.toml", (
-        '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "abc"\ntoken_env = "OPS_NOTION"\n\n'
-        '[[alerts]]\nurl_env = "HOOK"\n'
-    )))
+    config = load_config(
+        write_config(
+            tmp_path / "c.toml",
+            (
+                '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "abc"\ntoken_env = "OPS_NOTION"\n\n'
+                '[[alerts]]\nurl_env = "HOOK"\n'
+            ),
+        )
+    )
     found = secret_values(config, {**SECRETS, "HOME": "/root/not-a-secret"})
     assert {SECRETS["OPS_NOTION"], SECRETS["HOOK"], SECRETS["NOTION_TOKEN"], SECRETS["TRELLO_TOKEN"]} <= found
     assert "/root/not-a-secret" not in found
 
 
-@pytest.mark.parametrize("text", [
-    "token ntn_abcdefghijklmnopqrstuvwxyz0123456789ABCD refused",
-    "GET https://api.trello.com/1/boards/x?key=0123456789abcdef&token=ATTAdeadbeef",
-    "posting to https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX failed",
-    "Authorization: Bearer ya29.a0AfH6SMBxxxxxxxxxxxxxxxxxxxxxxxx",
-    '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEv...\\n-----END PRIVATE KEY-----\\n"}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token ntn_abcdefghijklmnopqrstuvwxyz0123456789ABCD refused",
+        "GET https://api.trello.com/1/boards/x?key=0123456789abcdef&token=ATTAdeadbeef",
+        "posting to https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX failed",
+        "Authorization: Bearer ya29.a0AfH6SMBxxxxxxxxxxxxxxxxxxxxxxxx",
+        '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEv...\\n-----END PRIVATE KEY-----\\n"}',
+    ],
+)
 def test_known_secret_shapes_are_redacted(text):
     out = Redactor()(text)
     for secret in ("ntn_abc", "0123456789abcdef", "ATTAdeadbeef", "XXXXXXXXXXXX", "ya29.a0", "MIIEv"):

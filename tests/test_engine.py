@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from syncd.model import KPI, ItemError, ReadResult
 from syncd.source import Deferred, SourceError
 from tests.conftest import write_config
 
-NOW = datetime(2026, 11, 15, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
 
 
 class StubSource:
@@ -33,8 +33,16 @@ class StubSource:
         if fail:
             raise fail  # type: ignore[misc]
         kpis = [
-            KPI(id=f"{self.name}-{i}", name=f"KPI {i}", value=v, direction="higher", green=10.0, red=5.0,
-                source=self.name, written={"status": None})
+            KPI(
+                id=f"{self.name}-{i}",
+                name=f"KPI {i}",
+                value=v,
+                direction="higher",
+                green=10.0,
+                red=5.0,
+                source=self.name,
+                written={"status": None},
+            )
             for i, v in enumerate([12.0, 7.0, 1.0])
         ]
         return ReadResult(kpis=kpis)
@@ -73,7 +81,11 @@ def stub(monkeypatch, tmp_path):
 def test_every_source_is_read_evaluated_and_written(stub):
     report = sync(stub, now=NOW)
     assert report.exit_code == 0
-    assert [(p.item, p.new) for p in report.writes if p.source == "a"] == [("a-0", "Green"), ("a-1", "Amber"), ("a-2", "Red")]
+    assert [(p.item, p.new) for p in report.writes if p.source == "a"] == [
+        ("a-0", "Green"),
+        ("a-1", "Amber"),
+        ("a-2", "Red"),
+    ]
     assert report.api_calls == {"stub": 4}
 
 

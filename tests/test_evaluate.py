@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +12,7 @@ from syncd.config import Config
 from syncd.evaluate import EvalSettings, colour_of, evaluate, kpi_status
 from syncd.model import KPI, KeyResult, KpiHistory, Objective
 
-UTC = timezone.utc
+UTC = UTC
 FAST = settings(max_examples=200, deadline=None, database=None)
 Q4_START = datetime(2026, 10, 1, tzinfo=UTC)
 HALFWAY = Q4_START + timedelta(days=46)  # 2026-Q4 has 92 days
@@ -88,12 +88,16 @@ def test_kpi_status_boundaries(direction, green, red, value, status):
         (dict(direction="lower", green=5, red=2), "for direction lower, Green (5) must be at most Red (2)"),
         (dict(green=None), "Green threshold missing: for direction higher, give Green and Red a number each"),
         (dict(green=None, red=None), "Green and Red threshold missing"),
-        (dict(red=None, threshold_reason="Red: not a number: 'high'"),
-         "Red threshold missing (Red: not a number: 'high')"),  # fmt: skip
+        (
+            dict(red=None, threshold_reason="Red: not a number: 'high'"),
+            "Red threshold missing (Red: not a number: 'high')",
+        ),  # fmt: skip
         (dict(green=(1, 2)), "for direction higher, Green must be one number, not the band 1..2"),
         (dict(direction="range", green=98, red=(95, 105)), "for direction range, Green must be a band low..high"),
-        (dict(direction="range", green=(90, 110), red=(95, 105)),
-         "for direction range, the Green band 90..110 must lie inside the Red band 95..105"),  # fmt: skip
+        (
+            dict(direction="range", green=(90, 110), red=(95, 105)),
+            "for direction range, the Green band 90..110 must lie inside the Red band 95..105",
+        ),  # fmt: skip
         (dict(direction="range", green=(102, 98), red=(95, 105)), "the Green band 102..98 has its low end above"),
         (dict(direction="range", green=None, red=(95, 105)), "give Green and Red a band low..high each"),
         (dict(green=float("nan")), "the Green threshold nan is not a finite number"),
@@ -113,8 +117,10 @@ def test_bad_thresholds_win_over_a_missing_value():
     "fields, reason",
     [
         (dict(value=None), "no value"),
-        (dict(value=None, value_reason="the cell shows #REF! (a broken formula reference)"),
-         "the cell shows #REF! (a broken formula reference)"),  # fmt: skip
+        (
+            dict(value=None, value_reason="the cell shows #REF! (a broken formula reference)"),
+            "the cell shows #REF! (a broken formula reference)",
+        ),  # fmt: skip
         (dict(value=float("nan")), "not a finite number (nan)"),
     ],
 )
@@ -259,8 +265,12 @@ def test_no_trend_without_a_previous_value_or_a_value():
         (dict(target=None), None, "invalid", "Target missing"),
         (dict(start=None, target=None), None, "invalid", "Start and Target missing"),
         (dict(current=None), None, "no_data", "no current value"),
-        (dict(current=None, current_reason="the cell shows #N/A (a lookup that found nothing)"), None, "no_data",
-         "the cell shows #N/A (a lookup that found nothing)"),  # fmt: skip
+        (
+            dict(current=None, current_reason="the cell shows #N/A (a lookup that found nothing)"),
+            None,
+            "no_data",
+            "the cell shows #N/A (a lookup that found nothing)",
+        ),  # fmt: skip
         (dict(kind="milestone", done=True), 1.0, "done", None),
         (dict(kind="milestone", done=False), 0.0, "off_track", None),
         (dict(kind="milestone", done=None), None, "no_data", "not marked done or not done"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from syncd.evaluate import EvalSettings, evaluate
 from syncd.hygiene import hygiene_warnings
 from syncd.model import KPI, KeyResult, Objective
 
-UTC = timezone.utc
+UTC = UTC
 Q4_START = datetime(2026, 10, 1, tzinfo=UTC)
 FOUR_WEEKS = Q4_START + timedelta(days=28)
 S = EvalSettings()

@@ -46,7 +46,7 @@ def test_missing_status_column_is_added_at_the_end_of_the_header(tmp_path, syncd
     [
         (b"", "the file is empty"),
         (b"KPI,Value,Direction,Green,Red,Status\n", "only a header row"),
-        (b"KPI;Value;Direction;Green;Red\nNPS;41;higher;40;20\n", "delimiter = \";\""),
+        (b"KPI;Value;Direction;Green;Red\nNPS;41;higher;40;20\n", 'delimiter = ";"'),
         (b"Name,Amount\nNPS,41\n", "no column 'KPI' or 'Value'"),
         (b"KPI,Value\n\xff\xfe,1\n", "not utf-8 text"),
     ],
@@ -70,7 +70,10 @@ def test_semicolon_csv_works_with_the_delimiter_option(tmp_path, syncd):
     (tmp_path / "k.csv").write_text("KPI;Value;Direction;Green;Red\nNPS;41;higher;40;20\n")
     run = syncd("sync", "--config", _config(tmp_path, extra='delimiter = ";"\n'), "--now", NOW)
     assert run.code == 0, run.err
-    assert (tmp_path / "k.csv").read_text().splitlines() == ["KPI;Value;Direction;Green;Red;Status", "NPS;41;higher;40;20;Green"]
+    assert (tmp_path / "k.csv").read_text().splitlines() == [
+        "KPI;Value;Direction;Green;Red;Status",
+        "NPS;41;higher;40;20;Green",
+    ]
 
 
 def test_read_only_file_is_reported_and_never_replaced(tmp_path, syncd):
@@ -175,7 +178,9 @@ def test_okr_csv_with_custom_columns_and_header_not_on_row_one(tmp_path, syncd):
 
 def test_unknown_column_field_is_reported(tmp_path, syncd):
     (tmp_path / "k.csv").write_text("KPI,Value\nNPS,41\n")
-    run = syncd("sync", "--config", _config(tmp_path, extra='columns = { vaule = "Value" }\n'), "--now", NOW, "--format", "json")
+    run = syncd(
+        "sync", "--config", _config(tmp_path, extra='columns = { vaule = "Value" }\n'), "--now", NOW, "--format", "json"
+    )
     assert run.code == 1 and "unknown field(s) vaule" in run.json["errors"][0]["message"]
 
 

@@ -10,10 +10,10 @@ from urllib.parse import unquote
 
 import pytest
 
+from syncd.config import Config
 from syncd.connectors import open_source
 from syncd.connectors.pacing import reset_pacers
 from syncd.connectors.retry import RetryPolicy
-from syncd.config import Config
 from syncd.source import SourceContext, SourceError
 from tests.fakes.notion import NotionFake, okr_workspace
 
@@ -56,7 +56,9 @@ def make_config(fake: NotionFake, *, per_second: float = 2000, **source: Any) ->
     return Config(okrs=[table], limits={"notion_per_second": per_second})
 
 
-def open_okrs(config: Config, cache: MemoryCache, env: dict[str, str] | None = None, *, index: int = 0, dry_run: bool = False):
+def open_okrs(
+    config: Config, cache: MemoryCache, env: dict[str, str] | None = None, *, index: int = 0, dry_run: bool = False
+):
     ctx = SourceContext(config=config, cache=cache, env=env or {"NOTION_TOKEN": TOKEN}, dry_run=dry_run)
     source = open_source("okrs", config.okrs[index], ctx)
     source.policy = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
@@ -198,7 +200,9 @@ def test_every_property_type_a_team_uses(fake):
                              "Current": [15], "KPI": "Churn", "Weight": "2", "Owner": ["Ada"], "Cycle": "2026-Q4",
                              "Progress": 0.667, "Status": "On track", "Unit": "%"})  # fmt: skip
     k2 = fake.add_page(kds, {"Title": "Ship it", "Objective": [o], "Kind": "milestone", "Current": [True]})
-    k3 = fake.add_page(kds, {"Title": "Tasks", "Objective": [o], "Kind": "checklist", "Current": [True, False, True, True]})
+    k3 = fake.add_page(
+        kds, {"Title": "Tasks", "Objective": [o], "Kind": "checklist", "Current": [True, False, True, True]}
+    )
     k4 = fake.add_page(kds, {"Title": "Text", "Objective": [o], "Current": ["1,234.5"], "Start": "0", "Target": 2000})
     config = make_config(fake, objectives=odb, key_results=kdb)
     source = open_okrs(config, MemoryCache())
@@ -210,7 +214,16 @@ def test_every_property_type_a_team_uses(fake):
     krs = {kr.id: kr for kr in big.key_results}
     assert set(krs) == {k1, k2, k3, k4}
     r = krs[k1]
-    assert (r.start, r.target, r.current, r.kpi, r.weight, r.owner, r.cycle, r.unit) == (21, 12, 15, "Churn", 2, "Ada", "2026-Q4", "%")
+    assert (r.start, r.target, r.current, r.kpi, r.weight, r.owner, r.cycle, r.unit) == (
+        21,
+        12,
+        15,
+        "Churn",
+        2,
+        "Ada",
+        "2026-Q4",
+        "%",
+    )
     assert r.written == {"status": "On track"}
     assert (krs[k2].kind, krs[k2].done) == ("milestone", True)
     assert (krs[k3].kind, krs[k3].checklist) == ("checklist", (3, 4))
@@ -240,7 +253,10 @@ def test_percent_numbers_read_as_people_see_them(fake):
                                        "Start": ("number", {"format": "percent"}), "Target": ("number", {"format": "percent"}),
                                        "Current": ("number", {"format": "percent"}), "Progress": ("number", {"format": "percent"})})  # fmt: skip
     o = fake.add_page(ods, {"Name": "Retention"})
-    fake.add_page(kds, {"Name": "Raise retention", "Objective": [o], "Start": 0.75, "Target": 0.85, "Current": 0.8, "Progress": 0.5})
+    fake.add_page(
+        kds,
+        {"Name": "Raise retention", "Objective": [o], "Start": 0.75, "Target": 0.85, "Current": 0.8, "Progress": 0.5},
+    )
     (obj,) = open_okrs(make_config(fake, objectives=odb, key_results=kdb), MemoryCache()).read().objectives
     (kr,) = obj.key_results
     assert (kr.start, kr.target, kr.current) == (75, 85, 80)
@@ -253,7 +269,9 @@ def test_one_database_with_a_type_select(fake):
                                         "Status": ("select", [])})  # fmt: skip
     o = fake.add_page(ds, {"Name": "Delight users", "Type": "Objective"})
     fake.add_page(ds, {"Name": "NPS to 50", "Type": "Key result", "Objective": [o], "Current": 30, "Target": 50})
-    fake.add_page(ds, {"Name": "CSAT to 90", "Objective": [o], "Current": 80, "Target": 90})  # no Type: the relation says
+    fake.add_page(
+        ds, {"Name": "CSAT to 90", "Objective": [o], "Current": 80, "Target": 90}
+    )  # no Type: the relation says
     source = open_okrs(make_config(fake, objectives=db), MemoryCache())
     (obj,) = source.read().objectives
     assert obj.title == "Delight users" and {kr.title for kr in obj.key_results} == {"NPS to 50", "CSAT to 90"}
@@ -312,20 +330,26 @@ def test_unshared_database_says_how_to_share_it(fake, ws, config):
 
 
 def test_a_mapped_property_that_does_not_exist_lists_the_ones_that_do(fake, ws):
-    config = make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"current": "Actual"})
+    config = make_config(
+        fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"current": "Actual"}
+    )
     with pytest.raises(SourceError) as e:
         open_okrs(config, MemoryCache()).read()
     assert "properties.current = 'Actual'" in str(e.value) and "'Current'" in str(e.value) and "'Notes'" in str(e.value)
 
 
 def test_an_unknown_field_in_the_mapping_is_refused(fake, ws):
-    config = make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"progres": "P"})
+    config = make_config(
+        fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"progres": "P"}
+    )
     with pytest.raises(SourceError, match="properties.progres is not a field"):
         open_okrs(config, MemoryCache())
 
 
 def test_check_reports_problems_as_sentences(fake, ws):
-    config = make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"score": "Grade"})
+    config = make_config(
+        fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], properties={"score": "Grade"}
+    )
     source = open_okrs(config, MemoryCache())
     problems = source.check()
     assert len(problems) == 1 and "Grade" in problems[0]
@@ -339,8 +363,20 @@ def test_kpis_from_a_notion_database(fake):
                                         "Cadence": ("select", ["monthly"]), "Updated": ("date", None), "Status": ("select", [])})  # fmt: skip
     page = fake.add_page(ds, {"Name": "Payroll accuracy", "Value": 0.996, "Direction": "higher", "Green": 99.5, "Red": 99,
                               "Cadence": "monthly", "Updated": "2026-11-01"})  # fmt: skip
-    config = Config(kpis=[{"type": "notion", "name": "kpi", "database": db, "base_url": fake.url}], limits={"notion_per_second": 2000})
-    source = open_source("kpis", config.kpis[0], SourceContext(config=config, cache=MemoryCache(), env={"NOTION_TOKEN": TOKEN}))
+    config = Config(
+        kpis=[{"type": "notion", "name": "kpi", "database": db, "base_url": fake.url}],
+        limits={"notion_per_second": 2000},
+    )
+    source = open_source(
+        "kpis", config.kpis[0], SourceContext(config=config, cache=MemoryCache(), env={"NOTION_TOKEN": TOKEN})
+    )
     (kpi,) = source.read().kpis
-    assert (kpi.id, kpi.value, kpi.direction, kpi.green, kpi.red, kpi.cadence) == (page, 99.6, "higher", 99.5, 99, "monthly")
+    assert (kpi.id, kpi.value, kpi.direction, kpi.green, kpi.red, kpi.cadence) == (
+        page,
+        99.6,
+        "higher",
+        99.5,
+        99,
+        "monthly",
+    )
     assert str(kpi.updated) == "2026-11-01" and kpi.written == {"status": None}

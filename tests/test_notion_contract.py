@@ -171,10 +171,23 @@ def test_query_list_shape_in_both_versions(fake):
     for i in range(110):
         fake.add_page(ds, {"Name": f"Page {i}"})
     first = send(fake, "POST", f"/v1/data_sources/{ds}/query", {"page_size": 100}, "2026-03-11").json()
-    same_shape({k: v for k, v in full["response"].items() if k != "results"}, {k: v for k, v in first.items() if k != "results"})
-    assert (len(full["response"]["results"]), full["response"]["has_more"]) == (len(first["results"]), first["has_more"]) == (100, True)
+    same_shape(
+        {k: v for k, v in full["response"].items() if k != "results"},
+        {k: v for k, v in first.items() if k != "results"},
+    )
+    assert (
+        (len(full["response"]["results"]), full["response"]["has_more"])
+        == (len(first["results"]), first["has_more"])
+        == (100, True)
+    )
     assert full["response"]["next_cursor"].startswith("s:") and first["next_cursor"].startswith("s:")
-    rest = send(fake, "POST", f"/v1/data_sources/{ds}/query", {"page_size": 100, "start_cursor": first["next_cursor"]}, "2026-03-11").json()
+    rest = send(
+        fake,
+        "POST",
+        f"/v1/data_sources/{ds}/query",
+        {"page_size": 100, "start_cursor": first["next_cursor"]},
+        "2026-03-11",
+    ).json()
     assert (len(rest["results"]), rest["has_more"], rest["next_cursor"]) == (10, False, None)
 
 
@@ -226,16 +239,36 @@ def test_property_values_of_every_type_syncd_reads(fake):
         name = pairs.get(key, key)
         if name not in mine:
             continue
-        same_shape({k: v for k, v in real.items() if k != "id"}, {k: v for k, v in mine[name].items() if k != "id"}, key)
+        same_shape(
+            {k: v for k, v in real.items() if k != "id"}, {k: v for k, v in mine[name].items() if k != "id"}, key
+        )
         checked.append(key)
-    needed = {"title", "rich_text", "number", "select", "status", "date", "checkbox", "relation", "formula/number", "rollup/number"}
+    needed = {
+        "title",
+        "rich_text",
+        "number",
+        "select",
+        "status",
+        "date",
+        "checkbox",
+        "relation",
+        "formula/number",
+        "rollup/number",
+    }
     assert needed <= set(checked), f"not recorded: {needed - set(checked)}"
 
 
 def test_relations_are_cut_at_25_and_read_in_full_with_properties_retrieve(fake):
     path = UN / "test_page" / "test_more_than_max_refs_per_relation_property.yaml"
     its = recorded(path)
-    real_page = next(it["response"] for it in its if it["method"] == "GET" and "/properties/" not in it["uri"] and "/v1/pages/" in it["uri"] and it["status"] == 200)
+    real_page = next(
+        it["response"]
+        for it in its
+        if it["method"] == "GET"
+        and "/properties/" not in it["uri"]
+        and "/v1/pages/" in it["uri"]
+        and it["status"] == 200
+    )
     real_rel = next(v for v in real_page["properties"].values() if v["type"] == "relation" and v.get("has_more"))
     real_items = next(it for it in its if "/properties/" in it["uri"])
     _, items = fake.add_database("Items", {"Name": "title"})
@@ -256,7 +289,11 @@ def test_relations_are_cut_at_25_and_read_in_full_with_properties_retrieve(fake)
 
 
 def test_recorded_page_updates_replay_against_the_fake(fake):
-    its = [it for it in recorded(UN / "test_page" / "test_option_page_props.yaml") if it["method"] == "PATCH" and "/v1/pages/" in it["uri"]]
+    its = [
+        it
+        for it in recorded(UN / "test_page" / "test_option_page_props.yaml")
+        if it["method"] == "PATCH" and "/v1/pages/" in it["uri"]
+    ]
     assert its
     _, ds = fake.add_database("Option Page Props Test", {"Title": "title", "Status": ("select", ["In Progress"]),
                                                          "Multi Status": ("multi_select", ["Option 1"])})  # fmt: skip
@@ -269,7 +306,11 @@ def test_recorded_page_updates_replay_against_the_fake(fake):
         assert response.status_code == 200, response.text
         name = props["Status"]["select"]["name"]
         same_shape(it["response"]["properties"]["Status"], response.json()["properties"]["Status"])
-        assert response.json()["properties"]["Status"]["select"]["name"] == it["response"]["properties"]["Status"]["select"]["name"] == name
+        assert (
+            response.json()["properties"]["Status"]["select"]["name"]
+            == it["response"]["properties"]["Status"]["select"]["name"]
+            == name
+        )
 
 
 def test_comment_shapes(fake):
@@ -292,7 +333,9 @@ def test_what_syncd_sends_has_the_recorded_request_shapes(fake):
     recorded_query = find(UN / "test_database" / "test_more_than_max_page_size_pages.yaml", "POST", "/query")["request"]
     ws = okr_workspace(fake, objectives=1, key_results=3)
     fake.tokens.add("secret_x")
-    source = open_okrs(make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"]), MemoryCache())
+    source = open_okrs(
+        make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"]), MemoryCache()
+    )
     source.read()
     for request in fake.log:
         if request.path.endswith("/query"):

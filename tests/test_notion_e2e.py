@@ -38,8 +38,8 @@ notion_per_second = 2000
 [[okrs]]
 type = "notion"
 name = "company"
-objectives = "{ws['objectives_db']}"
-key_results = "https://www.notion.so/acme/Key-results-{ws['key_results_db'].replace('-', '')}"
+objectives = "{ws["objectives_db"]}"
+key_results = "https://www.notion.so/acme/Key-results-{ws["key_results_db"].replace("-", "")}"
 base_url = "{fake.url}"
 """,
         encoding="utf-8",
@@ -104,12 +104,16 @@ def test_dry_run_writes_nothing_and_shows_the_writes(fake, setup, capsys):
 def test_a_rejected_token_fails_that_source_only(fake, setup, capsys, monkeypatch):
     ws, path = setup
     monkeypatch.setenv("OTHER_NOTION", "secret_revoked_42")
-    odb, ods = fake.add_database("Team O", {"Name": "title", "Cycle": ("select", ["2026-Q4"]), "Status": ("select", [])})
+    odb, ods = fake.add_database(
+        "Team O", {"Name": "title", "Cycle": ("select", ["2026-Q4"]), "Status": ("select", [])}
+    )
     kdb, kds = fake.add_database("Team K", {"Name": "title", "Objective": ("relation", ods), "Current": "number",
                                             "Target": "number", "Start": "number", "Status": ("select", [])})  # fmt: skip
     o = fake.add_page(ods, {"Name": "Team objective", "Cycle": "2026-Q4"})
     fake.add_page(kds, {"Name": "Team KR", "Objective": [o], "Start": 0, "Target": 10, "Current": 5})
-    path.write_text(path.read_text() + f"""
+    path.write_text(
+        path.read_text()
+        + f"""
 [[okrs]]
 type = "notion"
 name = "team"
@@ -117,7 +121,8 @@ objectives = "{odb}"
 key_results = "{kdb}"
 token_env = "OTHER_NOTION"
 base_url = "{fake.url}"
-""")
+"""
+    )
     capsys.readouterr()
     code = main(["sync", "--config", str(path), "--now", NOW, "--format", "json"])
     captured = capsys.readouterr()

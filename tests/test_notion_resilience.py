@@ -7,8 +7,7 @@ import pytest
 from syncd.connectors.pacing import pacer_for
 from syncd.source import SourceError
 from tests.fakes.notion import RateLimit, okr_workspace
-from tests.test_notion import TOKEN, MemoryCache, make_config, open_okrs
-from tests.test_notion import _fresh_pacers, fake  # noqa: F401 - fixtures
+from tests.test_notion import TOKEN, MemoryCache, _fresh_pacers, fake, make_config, open_okrs  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -19,7 +18,9 @@ def ws(fake):
 
 
 def _read(fake, ws, **config):
-    source = open_okrs(make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], **config), MemoryCache())
+    source = open_okrs(
+        make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], **config), MemoryCache()
+    )
     return source, source.read()
 
 
@@ -53,7 +54,9 @@ def test_retry_after_is_obeyed_and_shared_through_the_pacer(fake, ws):
     fake.fractional_retry_after = True
     fake.storm(1, retry_after=0.3)
     slept: list[float] = []
-    source = open_okrs(make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"]), MemoryCache())
+    source = open_okrs(
+        make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"]), MemoryCache()
+    )
     source.policy.sleep = slept.append
     source.read()
     assert slept and slept[0] >= 0.3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from notion_client import APIResponseError, Client
@@ -13,10 +13,9 @@ from syncd.model import Patch
 from syncd.source import SourceError
 from tests.fakes.notion import okr_workspace
 from tests.fakes.server import HTTPError
-from tests.test_notion import TOKEN, MemoryCache, make_config, open_okrs
-from tests.test_notion import _fresh_pacers, fake  # noqa: F401 - fixtures
+from tests.test_notion import TOKEN, MemoryCache, _fresh_pacers, fake, make_config, open_okrs  # noqa: F401 - fixtures
 
-NOW = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,7 +26,9 @@ def ws(fake):
 
 
 def _patch(item, field, old, new, kind="key_result", colour=None):
-    return Patch(source=item.source, item=item.id, field=field, old=old, new=new, ref=item.ref, kind=kind, colour=colour)
+    return Patch(
+        source=item.source, item=item.id, field=field, old=old, new=new, ref=item.ref, kind=kind, colour=colour
+    )
 
 
 def _source(fake, ws, cache=None, **extra):
@@ -74,7 +75,9 @@ def test_a_status_property_without_the_option_fails_that_field_only(fake, ws):
     schema["options"] = [o for o in schema["options"] if o["name"] != "At risk"]
     source = _source(fake, ws)
     obj = source.read().objectives[0]
-    errors = source.write([_patch(obj, "status", None, "At risk", kind="objective"), _patch(obj, "score", None, 0.3, kind="objective")])
+    errors = source.write(
+        [_patch(obj, "status", None, "At risk", kind="objective"), _patch(obj, "score", None, 0.3, kind="objective")]
+    )
     assert len(errors) == 1 and errors[0].item == obj.id
     message = errors[0].message
     assert "'At risk'" in message and "'On track'" in message and "cannot add" in message
@@ -142,8 +145,12 @@ def test_render_native_values():
     assert render(Prop("progress", "P", "p", "number", "percent"), 0.42) == {"number": 0.42}
     assert render(Prop("current", "C", "c", "number", "percent"), 85.0) == {"number": 0.85}
     assert render(Prop("current", "C", "c", "number", "number"), 85.0) == {"number": 85.0}
-    assert render(Prop("progress", "P", "p", "rich_text"), 0.425) == {"rich_text": [{"type": "text", "text": {"content": "42.5%"}}]}
-    assert render(Prop("status", "S", "s", "status", None, ("Off track",)), "off track") == {"status": {"name": "Off track"}}
+    assert render(Prop("progress", "P", "p", "rich_text"), 0.425) == {
+        "rich_text": [{"type": "text", "text": {"content": "42.5%"}}]
+    }
+    assert render(Prop("status", "S", "s", "status", None, ("Off track",)), "off track") == {
+        "status": {"name": "Off track"}
+    }
     with pytest.raises(RenderError, match="no option 'Done'"):
         render(Prop("status", "S", "s", "status", None, ("Off track",)), "Done")
 
@@ -177,7 +184,9 @@ def test_a_comment_is_not_duplicated_after_a_crash(fake, ws):
     comments.intents[key]["tried"] = True
     comments._save()
     # the post reached Notion, then the process was killed before it noted "sent"
-    fake.comments[kr.id] = [{"object": "comment", "id": "c", "rich_text": [{"plain_text": comments.intents[key]["text"]}]}]
+    fake.comments[kr.id] = [
+        {"object": "comment", "id": "c", "rich_text": [{"plain_text": comments.intents[key]["text"]}]}
+    ]
     fake.reset_counts()
     again = _source(fake, ws, cache, comment_on_change=True)
     assert again.read().errors == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -233,8 +233,27 @@ def test_progress_cells_keep_the_reason():
 
 
 @pytest.mark.parametrize(
-    "raw", [True, "TRUE", "true", " yes ", "Yes", "y", "done", "Done", "✓", "✔", "x", "X", 1, 1.0, "1", "checked",
-            "complete", "completed"]  # fmt: skip
+    "raw",
+    [
+        True,
+        "TRUE",
+        "true",
+        " yes ",
+        "Yes",
+        "y",
+        "done",
+        "Done",
+        "✓",
+        "✔",
+        "x",
+        "X",
+        1,
+        1.0,
+        "1",
+        "checked",
+        "complete",
+        "completed",
+    ],  # fmt: skip
 )
 def test_done_flags(raw):
     assert parse_bool(raw) is True
@@ -258,8 +277,8 @@ def test_unreadable_flags(raw):
         ("2026-10-01", date(2026, 10, 1)),
         (" 2026-10-01 ", date(2026, 10, 1)),
         ("2026-10-01T12:30:00", datetime(2026, 10, 1, 12, 30)),
-        ("2026-10-01T12:30:00Z", datetime(2026, 10, 1, 12, 30, tzinfo=timezone.utc)),
-        ("2026-10-01T12:30:00.000Z", datetime(2026, 10, 1, 12, 30, tzinfo=timezone.utc)),
+        ("2026-10-01T12:30:00Z", datetime(2026, 10, 1, 12, 30, tzinfo=UTC)),
+        ("2026-10-01T12:30:00.000Z", datetime(2026, 10, 1, 12, 30, tzinfo=UTC)),
         ("2026-10-01T12:30:00+02:00", datetime(2026, 10, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))),
         ("2026-10-01 12:30", datetime(2026, 10, 1, 12, 30)),
         (date(2026, 1, 2), date(2026, 1, 2)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC
 
 import httpx
 import pytest
@@ -140,7 +141,11 @@ def test_a_fake_enforcing_its_limit_never_sees_a_paced_client_exceed_it(echo):
     pacer = Pacer(15, 1.0)  # below the limit, with a margin for a busy test machine
     with httpx.Client() as client:
         threads = [
-            threading.Thread(target=lambda: [call(_get(client, echo.url + "/ping"), policy=_policy([]), pacer=pacer) for _ in range(10)])
+            threading.Thread(
+                target=lambda: [
+                    call(_get(client, echo.url + "/ping"), policy=_policy([]), pacer=pacer) for _ in range(10)
+                ]
+            )
             for _ in range(3)
         ]
         for t in threads:
@@ -186,9 +191,9 @@ def test_state_store_dry_run_touches_nothing(tmp_path):
 
 
 def test_state_store_history_gives_first_seen_and_previous(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    t1, t2 = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 5, tzinfo=timezone.utc)
+    t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)
     store = StateStore(tmp_path / "s.db")
     store.record_kpi_values({"nps": 40.0}, t1)
     store.record_kpi_values({"nps": 40.0}, t2)  # same value: first seen stays t1

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import syncd.connectors.sheets.source as sheets
+from syncd.config import Config
 from syncd.connectors.pacing import SAFETY, Pacer, reset_pacers
 from syncd.connectors.retry import RetryPolicy
-from syncd.config import Config
 from syncd.engine import sync
 from syncd.source import Deferred, SourceContext, SourceError
 from tests.fakes.sheets import FakeSheets
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 KEY = "1KpiSheetKeyAbCdEfGhIjKlMnOp"
 HEADER = ["KPI", "Value", "Unit", "Direction", "Green", "Red", "Owner", "Status", "Notes"]
 
@@ -63,9 +63,17 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries in the engine use a test-sized policy whose waits are recorded, not slept."""
     waits: list[float] = []
     monkeypatch.setattr(
-        RetryPolicy, "from_config",
-        classmethod(lambda cls, config: cls(attempts=config.syncd.retries, initial=0.01, max_backoff=0.05,
-                                            max_wait=config.syncd.max_retry_wait.total_seconds(), sleep=waits.append)),
+        RetryPolicy,
+        "from_config",
+        classmethod(
+            lambda cls, config: cls(
+                attempts=config.syncd.retries,
+                initial=0.01,
+                max_backoff=0.05,
+                max_wait=config.syncd.max_retry_wait.total_seconds(),
+                sleep=waits.append,
+            )
+        ),
     )
     return waits
 
@@ -77,8 +85,9 @@ def env(fake: FakeSheets, tmp_path: Path) -> dict[str, str]:
     return {"GOOGLE_APPLICATION_CREDENTIALS": str(path)}
 
 
-def config(fake: FakeSheets, tmp_path: Path, kpis: list[dict[str, Any]] = (), okrs: list[dict[str, Any]] = (),
-           **syncd: Any) -> Config:
+def config(
+    fake: FakeSheets, tmp_path: Path, kpis: list[dict[str, Any]] = (), okrs: list[dict[str, Any]] = (), **syncd: Any
+) -> Config:
     def table(d: dict[str, Any]) -> dict[str, Any]:
         return {"type": "sheets", "base_url": fake.url, **d}
 
@@ -90,8 +99,16 @@ def config(fake: FakeSheets, tmp_path: Path, kpis: list[dict[str, Any]] = (), ok
     )
 
 
-def source(fake: FakeSheets, tmp_path: Path, env: dict[str, str], *, role: str = "kpis",
-           policy: RetryPolicy | None = None, pacer: Pacer | None = None, **table: Any) -> sheets.SheetsTable:
+def source(
+    fake: FakeSheets,
+    tmp_path: Path,
+    env: dict[str, str],
+    *,
+    role: str = "kpis",
+    policy: RetryPolicy | None = None,
+    pacer: Pacer | None = None,
+    **table: Any,
+) -> sheets.SheetsTable:
     table = {"name": "kpi-sheet", "spreadsheet": KEY, **table}
     cfg = config(fake, tmp_path, **{role: [table]})
     ctx = SourceContext(config=cfg, cache=_Cache(), env=env)
@@ -133,7 +150,9 @@ def test_a_5000_row_sync_makes_two_reads_and_one_write_and_a_rerun_writes_nothin
     assert fake.reads == 2 and fake.writes == 0
 
 
-def test_only_changed_cells_are_written(fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]) -> None:
+def test_only_changed_cells_are_written(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(300)})
     cfg = config(fake, tmp_path, kpis=[{"name": "kpi-sheet", "spreadsheet": KEY}])
     sync(cfg, now=NOW, env=env)
@@ -204,7 +223,9 @@ def test_a_full_grid_gets_room_for_the_new_column_first(
 # --- reading as people see it ----------------------------------------------------------
 
 
-def test_values_are_read_as_shown_and_errors_name_the_cell(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
+def test_values_are_read_as_shown_and_errors_name_the_cell(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str]
+) -> None:
     rows = [
         ["Payroll accuracy report", "", "", "", ""],  # a title above the table
         [],
@@ -236,8 +257,9 @@ def test_values_are_read_as_shown_and_errors_name_the_cell(fake: FakeSheets, tmp
     assert "status" in kpis["Accuracy"].written  # the Status column will be created
 
 
-def test_formatted_percent_against_threshold_is_green(fake: FakeSheets, tmp_path: Path, env: dict[str, str],
-                                                      sleeps: list[float]) -> None:
+def test_formatted_percent_against_threshold_is_green(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": [HEADER, ["Payroll accuracy", "99.6%", "%", "higher", "99.5", "99", "", ""]]})
     cfg = config(fake, tmp_path, kpis=[{"name": "kpi-sheet", "spreadsheet": KEY}])
     report = sync(cfg, now=NOW, env=env)
@@ -260,12 +282,14 @@ def test_a_merged_two_row_header_and_blank_header_cells(fake: FakeSheets, tmp_pa
         ["", "", "Green", "Red", "", ""],
         ["Churn", "2%", "3", "5", "lower"],
     ]
-    merges = {"KPIs": [
-        {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 1},
-        {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 2},
-        {"startRowIndex": 0, "endRowIndex": 1, "startColumnIndex": 2, "endColumnIndex": 4},
-        {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 4, "endColumnIndex": 5},
-    ]}
+    merges = {
+        "KPIs": [
+            {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 1},
+            {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 2},
+            {"startRowIndex": 0, "endRowIndex": 1, "startColumnIndex": 2, "endColumnIndex": 4},
+            {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 4, "endColumnIndex": 5},
+        ]
+    }
     fake.add_spreadsheet(KEY, {"KPIs": rows}, merges=merges)
     kpi = source(fake, tmp_path, env, header_row=2).read().kpis[0]
     assert (kpi.name, kpi.value, kpi.green, kpi.red, kpi.direction) == ("Churn", 2, 3, 5, "lower")
@@ -298,8 +322,12 @@ def test_two_sources_in_one_spreadsheet_share_one_metadata_and_one_batch_get(
         ["Delight customers", "Cut time to first value", "21", "12", "15", "2026-Q4", "", ""],
     ]
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(3), "OKRs": okrs})
-    cfg = config(fake, tmp_path, kpis=[{"name": "kpi-sheet", "spreadsheet": KEY, "worksheet": "KPIs"}],
-                 okrs=[{"name": "okr-sheet", "spreadsheet": KEY, "worksheet": "OKRs"}])
+    cfg = config(
+        fake,
+        tmp_path,
+        kpis=[{"name": "kpi-sheet", "spreadsheet": KEY, "worksheet": "KPIs"}],
+        okrs=[{"name": "okr-sheet", "spreadsheet": KEY, "worksheet": "OKRs"}],
+    )
 
     report = sync(cfg, now=NOW, env=env)
 
@@ -346,7 +374,9 @@ def test_retry_after_is_obeyed(fake: FakeSheets, tmp_path: Path, env: dict[str, 
     assert held and held[0] == pytest.approx(7)
 
 
-def test_a_retry_after_beyond_the_policy_defers_the_source(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
+def test_a_retry_after_beyond_the_policy_defers_the_source(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(1)})
     fake.retry_after_header = True
     fake.storm(1, retry_after=600)
@@ -355,7 +385,9 @@ def test_a_retry_after_beyond_the_policy_defers_the_source(fake: FakeSheets, tmp
     assert e.value.retry_after == 600
 
 
-def test_a_503_burst_and_dropped_connections_are_ridden_out(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
+def test_a_503_burst_and_dropped_connections_are_ridden_out(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(2)})
     table = source(fake, tmp_path, env, policy=RetryPolicy(attempts=6, initial=0.001, sleep=lambda s: None))
     table._client()
@@ -365,7 +397,9 @@ def test_a_503_burst_and_dropped_connections_are_ridden_out(fake: FakeSheets, tm
     assert len(table.read().kpis) == 2
 
 
-def test_5xx_beyond_the_retry_budget_fails_the_source_clearly(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
+def test_5xx_beyond_the_retry_budget_fails_the_source_clearly(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(2)})
     table = source(fake, tmp_path, env, policy=RetryPolicy(attempts=3, initial=0.001, sleep=lambda s: None))
     table._client()
@@ -396,7 +430,9 @@ def test_not_found_and_no_access_say_what_to_do(fake: FakeSheets, tmp_path: Path
     assert "share the spreadsheet with syncd-test@example.iam.gserviceaccount.com" in str(e.value)
 
 
-def test_credentials_problems_are_clear_and_never_leak_the_key(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
+def test_credentials_problems_are_clear_and_never_leak_the_key(
+    fake: FakeSheets, tmp_path: Path, env: dict[str, str]
+) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(1)})
     with pytest.raises(SourceError, match="GOOGLE_APPLICATION_CREDENTIALS is not set"):
         source(fake, tmp_path, {}).read()
@@ -407,7 +443,9 @@ def test_credentials_problems_are_clear_and_never_leak_the_key(fake: FakeSheets,
     broken.write_text(json.dumps({**info, "private_key": info["private_key"][:200]}))
     with pytest.raises(SourceError) as e:
         source(fake, tmp_path, {"MY_SA": str(broken)}, credentials_env="MY_SA").read()
-    assert "private key" in str(e.value) and "BEGIN" not in str(e.value) and info["private_key"][40:80] not in str(e.value)
+    assert (
+        "private key" in str(e.value) and "BEGIN" not in str(e.value) and info["private_key"][40:80] not in str(e.value)
+    )
 
 
 def test_an_unreachable_spreadsheet_fails_that_source_while_the_others_sync(
@@ -417,11 +455,15 @@ def test_an_unreachable_spreadsheet_fails_that_source_while_the_others_sync(
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    cfg = config(fake, tmp_path, kpis=[
-        {"name": "kpi-sheet", "spreadsheet": KEY},
-        {"name": "gone", "spreadsheet": "1MissingSheetKeyXyz0123456"},
-        {"name": "offline", "spreadsheet": KEY, "base_url": dead},
-    ])
+    cfg = config(
+        fake,
+        tmp_path,
+        kpis=[
+            {"name": "kpi-sheet", "spreadsheet": KEY},
+            {"name": "gone", "spreadsheet": "1MissingSheetKeyXyz0123456"},
+            {"name": "offline", "spreadsheet": KEY, "base_url": dead},
+        ],
+    )
 
     report = sync(cfg, now=NOW, env=env)
 
@@ -463,8 +505,18 @@ def test_objective_score_and_status_go_to_every_row_of_the_objective(
     fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]
 ) -> None:
     okrs = [
-        ["Objective", "Key result", "Start", "Target", "Current", "Cycle", "Progress", "Status",
-         "Objective score", "Objective status"],
+        [
+            "Objective",
+            "Key result",
+            "Start",
+            "Target",
+            "Current",
+            "Cycle",
+            "Progress",
+            "Status",
+            "Objective score",
+            "Objective status",
+        ],
         ["Grow", "Raise NPS", "20", "40", "30", "2026-Q4", "", "", "", ""],
         ["Grow", "Win deals", "0", "10", "10", "2026-Q4", "", "", "", ""],
     ]

@@ -18,17 +18,20 @@ KEY = "1CliSheetKeyAbCdEfGhIjKl"
 @pytest.fixture
 def setup(tmp_path: Path, sheets_fake: FakeSheets) -> Any:
     fake = sheets_fake
-    fake.add_spreadsheet(KEY, {
-        "KPIs": [
-            ["KPI", "Value", "Direction", "Green", "Red", "Status", "Comment"],
-            ["Payroll accuracy", "99.6%", "higher", "99.5", "99", "", "=1+1"],
-            ["Retention", "80%", "higher", "85", "75", "Amber", "keep"],
-        ],
-        "OKRs": [
-            ["Objective", "Key result", "Start", "Target", "Current", "KPI", "Cycle", "Progress", "Status"],
-            ["Keep customers", "Raise retention", "75%", "85%", "", "Retention", "2026-Q4", "", ""],
-        ],
-    })
+    fake.add_spreadsheet(
+        KEY,
+        {
+            "KPIs": [
+                ["KPI", "Value", "Direction", "Green", "Red", "Status", "Comment"],
+                ["Payroll accuracy", "99.6%", "higher", "99.5", "99", "", "=1+1"],
+                ["Retention", "80%", "higher", "85", "75", "Amber", "keep"],
+            ],
+            "OKRs": [
+                ["Objective", "Key result", "Start", "Target", "Current", "KPI", "Cycle", "Progress", "Status"],
+                ["Keep customers", "Raise retention", "75%", "85%", "", "Retention", "2026-Q4", "", ""],
+            ],
+        },
+    )
     toml = tmp_path / "syncd.toml"
     toml.write_text(f"""
 [syncd]
@@ -85,7 +88,9 @@ def test_sync_writes_status_progress_and_current_then_nothing(setup: Any, capsys
 
 def test_dry_run_shows_writes_and_a_broken_source_exits_1(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
     fake, toml = setup
-    code, out = run(capsys, "sync", "--config", str(toml), "--dry-run", "--now", "2026-11-15T09:00:00Z", "--format", "json")
+    code, out = run(
+        capsys, "sync", "--config", str(toml), "--dry-run", "--now", "2026-11-15T09:00:00Z", "--format", "json"
+    )
     assert code == 0 and out["writes"] and fake.writes == 0
 
     fake.books[KEY].private = True

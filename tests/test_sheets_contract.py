@@ -72,8 +72,9 @@ def _seed(fake: FakeSheets, key: str, status: int, recorded: Any) -> None:
     for s in recorded["sheets"]:
         p = s["properties"]
         grid = p["gridProperties"]
-        book.sheets.append(Sheet(p["sheetId"], p["title"], grid["rowCount"], grid["columnCount"],
-                                 merges=list(s.get("merges", []))))
+        book.sheets.append(
+            Sheet(p["sheetId"], p["title"], grid["rowCount"], grid["columnCount"], merges=list(s.get("merges", [])))
+        )
     fake.books[key] = book
 
 
@@ -123,7 +124,9 @@ def test_fake_answers_like_the_recording(path: Path) -> None:
             if isinstance(want, dict):
                 for reply_got, reply_want in zip(answer.get("replies", []), want.get("replies", [])):
                     if "addSheet" in reply_want:  # Google picks random sheet ids; map them
-                        ids[reply_want["addSheet"]["properties"]["sheetId"]] = reply_got["addSheet"]["properties"]["sheetId"]
+                        ids[reply_want["addSheet"]["properties"]["sheetId"]] = reply_got["addSheet"]["properties"][
+                            "sheetId"
+                        ]
             assert _strip(answer) == _strip(_remap(want, ids)), where
 
 
@@ -135,7 +138,9 @@ def test_recorded_requests_use_the_routes_the_fake_counts() -> None:
             for it in _load(path):
                 parts = urlsplit(it["request"]["uri"])
                 requests.request(
-                    it["request"]["method"], fake.url + parts.path + (f"?{parts.query}" if parts.query else ""),
-                    headers={"authorization": f"Bearer {token}"}, timeout=5,
+                    it["request"]["method"],
+                    fake.url + parts.path + (f"?{parts.query}" if parts.query else ""),
+                    headers={"authorization": f"Bearer {token}"},
+                    timeout=5,
                 )
         assert not [name for name in fake.calls if name.startswith("unknown")], fake.calls

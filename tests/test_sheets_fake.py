@@ -122,11 +122,27 @@ def test_requests_without_a_token_are_refused(fake: FakeSheets) -> None:
 def test_merges_and_colours_through_spreadsheets_batch_update(fake: FakeSheets, gc: gspread.Client) -> None:
     fake.add_spreadsheet("k1", {"S": [["Name", "x"], ["", "y"]]}, rows=4, cols=2)
     sh = gc.open_by_key("k1")
-    sh.batch_update({"requests": [
-        {"mergeCells": {"mergeType": "MERGE_ALL", "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 2,
-                                                             "startColumnIndex": 0, "endColumnIndex": 1}}},
-        {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 3}},
-    ]})
+    sh.batch_update(
+        {
+            "requests": [
+                {
+                    "mergeCells": {
+                        "mergeType": "MERGE_ALL",
+                        "range": {
+                            "sheetId": 0,
+                            "startRowIndex": 0,
+                            "endRowIndex": 2,
+                            "startColumnIndex": 0,
+                            "endColumnIndex": 1,
+                        },
+                    }
+                },
+                {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 3}},
+            ]
+        }
+    )
     meta = gc.http_client.fetch_sheet_metadata("k1")
-    assert meta["sheets"][0]["merges"] == [{"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 1}]
+    assert meta["sheets"][0]["merges"] == [
+        {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 1}
+    ]
     assert meta["sheets"][0]["properties"]["gridProperties"] == {"rowCount": 4, "columnCount": 5}

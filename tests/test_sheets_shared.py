@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import syncd.connectors.sheets.source as sheets
-from syncd.connectors.retry import RetryPolicy
 from syncd.cli import main
+from syncd.connectors.retry import RetryPolicy
 from tests.fakes.sheets import FakeSheets
 
 KEY = "1SharedSheetKeyAbCdEfGhIj"
@@ -38,8 +38,11 @@ ATTEMPTS = 3
 
 @pytest.fixture
 def fake(sheets_fake: FakeSheets, monkeypatch: pytest.MonkeyPatch) -> FakeSheets:
-    monkeypatch.setattr(RetryPolicy, "from_config", classmethod(
-        lambda cls, config: cls(attempts=ATTEMPTS, initial=0.001, max_backoff=0.01, sleep=lambda s: None)))
+    monkeypatch.setattr(
+        RetryPolicy,
+        "from_config",
+        classmethod(lambda cls, config: cls(attempts=ATTEMPTS, initial=0.001, max_backoff=0.01, sleep=lambda s: None)),
+    )
     return sheets_fake
 
 
@@ -129,8 +132,11 @@ def test_missing_columns_on_both_worksheets_get_room_in_one_call_before_the_valu
     assert code == 0, out["errors"]
     posts = [r.path.rsplit("/", 1)[-1] for r in fake.log if r.path.endswith("batchUpdate")]
     assert posts == [f"{KEY}:batchUpdate", "values:batchUpdate"]  # room (and colours) first, then the values
-    room = {req["appendDimension"]["sheetId"]: req["appendDimension"]["length"]
-            for req in json.loads(fake.log[-2].body)["requests"] if "appendDimension" in req}
+    room = {
+        req["appendDimension"]["sheetId"]: req["appendDimension"]["length"]
+        for req in json.loads(fake.log[-2].body)["requests"]
+        if "appendDimension" in req
+    }
     assert room == {book.sheets[0].sheet_id: 1, book.sheets[1].sheet_id: 2}
     assert [s.cols for s in book.sheets] == [6, 8]
     assert fake.shown(KEY, "KPIs!F1") == "Status" and fake.shown(KEY, "KPIs!F2") == "Green"
@@ -210,7 +216,9 @@ def test_outside_an_engine_pass_write_sends_at_once(fake: FakeSheets, tmp_path: 
         def put(self, source: str, key: str, value: object) -> None:
             pass
 
-    ctx = SourceContext(config=config, cache=NoCache(), env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "sa.json")})
+    ctx = SourceContext(
+        config=config, cache=NoCache(), env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "sa.json")}
+    )
     table = sheets.open("kpis", config.kpis[0], ctx)  # no pass_id: nobody will flush
     kpi = table.read().kpis[0]
 

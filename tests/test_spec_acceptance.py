@@ -68,7 +68,7 @@ def project(
     **sections: dict[str, Any],
 ) -> Path:
     """Write kpis.csv / okrs.csv and a syncd.toml beside them; return the config path."""
-    lines = ['[syncd]', 'state = "state.db"']
+    lines = ["[syncd]", 'state = "state.db"']
     for k, v in sections.pop("syncd", {}).items():
         lines.append(f"{k} = {_toml(v)}")
     for name, values in sections.items():
@@ -693,7 +693,8 @@ def test_too_many_objectives_per_owner_per_cycle(tmp_path, syncd):
     rows = (
         _objectives("Ana", "2026-Q4", 6, "Ana Q4")
         + _objectives("Ben", "2026-Q4", 5, "Ben Q4")
-        + _objectives("Cy", "2026-Q4", 3, "Cy Q4") + _objectives("Cy", "2027-Q1", 3, "Cy Q1")
+        + _objectives("Cy", "2026-Q4", 3, "Cy Q4")
+        + _objectives("Cy", "2027-Q1", 3, "Cy Q1")
     )
     out = dry(syncd, project(tmp_path, okrs=rows))
     found = warnings(out, "too_many_objectives")
@@ -756,8 +757,10 @@ def test_unmeasurable_metric_key_results(tmp_path, syncd):
 def _pace_rows(cycle: str, current_a: Any, current_b: Any, title: str = "O") -> list[dict]:
     # Committed: four weeks into a quarter the goal line is 0.30, so 0 is off track
     # (aspirational 0 would still be at risk: 0.21 - 0.25 < 0).
-    return [kr_row(title, f"{title} a", Cycle=cycle, Type="committed", Start=0, Target=10, Current=current_a),
-            kr_row(title, f"{title} b", Cycle=cycle, Type="committed", Start=0, Target=10, Current=current_b)]
+    return [
+        kr_row(title, f"{title} a", Cycle=cycle, Type="committed", Start=0, Target=10, Current=current_a),
+        kr_row(title, f"{title} b", Cycle=cycle, Type="committed", Start=0, Target=10, Current=current_b),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -1038,7 +1041,7 @@ def test_headers_ignore_case_and_spaces_blank_rows_are_skipped_and_unknown_colum
         " kpi , VALUE,direction ,GREEN,red,Comment\n"
         "Uptime,99.95%,higher,99.9,99.5,keep me\n"
         ",,,,,\n"
-        "Latency,250,lower,200,300,\"a, b\"\n",
+        'Latency,250,lower,200,300,"a, b"\n',
         encoding="utf-8",
     )
     cfg = tmp_path / "syncd.toml"

@@ -47,8 +47,10 @@ def test_dry_run_json_matches_the_spec_and_touches_nothing(demo, syncd):
     codes = {w["code"] for w in out["warnings"]}
     assert {"activity_key_result", "kpi_as_okr"} <= codes
     # The writes it would make are shown, and nothing was written.
-    assert any(w == {"source": "company-kpis", "item": "K04", "field": "status", "old": None, "new": "Green"}
-               for w in out["writes"])
+    assert any(
+        w == {"source": "company-kpis", "item": "K04", "field": "status", "old": None, "new": "Green"}
+        for w in out["writes"]
+    )
     assert {p.name: _digest(p) for p in (demo.parent / "examples").iterdir()} == before
     assert not (demo.parent / "syncd.db").exists()
 

@@ -8,8 +8,7 @@ from syncd.connectors.pacing import reset_pacers
 from syncd.model import Patch
 from syncd.source import SourceError
 from tests.fakes.trello import TrelloRateLimit
-from tests.trello_helpers import fake, server  # noqa: F401 - fixtures
-from tests.trello_helpers import okr_board, open_trello, patches_for, sync_once
+from tests.trello_helpers import fake, okr_board, open_trello, patches_for, server, sync_once  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -204,7 +203,10 @@ def test_objectives_cycle_and_objective_cards(fake):
     assert by_title["Objective 1"].cycle == "2026-Q4"  # the card's Cycle field wins
     assert by_title["No card"].cycle == "2026-H2" and by_title["No card"].written == {}
     assert by_title["No card"].id == bare and by_title["No card"].key_results[0].objective == bare
-    assert by_title["Two heads"].key_results == [] and "2 cards carry the label Objective" in by_title["Two heads"].problems[0]
+    assert (
+        by_title["Two heads"].key_results == []
+        and "2 cards carry the label Objective" in by_title["Two heads"].problems[0]
+    )
 
 
 def test_configured_names_are_matched_case_insensitively(fake):
@@ -216,7 +218,9 @@ def test_configured_names_are_matched_case_insensitively(fake):
     for f in ("Anfang", "Ziel-Wert", "Ist", "Fortschritt"):
         fake.add_field(board, f)
     lst = fake.add_list(board, "Wachsen")
-    card = fake.add_card(lst, "KR", labels=[green], fields={"Anfang": 0, "Ziel-Wert": 10, "Ist": 9, "Fortschritt": "0.9"})
+    card = fake.add_card(
+        lst, "KR", labels=[green], fields={"Anfang": 0, "Ziel-Wert": 10, "Ist": 9, "Fortschritt": "0.9"}
+    )
     names = {"objective": "ziel", "on_track": "GRÜN", "at_risk": "Gelb", "off_track": "Rot", "done": "Fertig",
              "start": "anfang", "target": "ziel-wert", "current": "IST", "progress": "fortschritt"}  # fmt: skip
     result = open_trello(fake, board, fields=names, cycle="2026-Q4").read()
@@ -331,7 +335,9 @@ def test_the_token_travels_in_the_oauth_header_only(fake):
     board = okr_board(fake, 1, 2)
     sync_once(open_trello(fake, board))
     for request in fake.log:
-        assert "test-token" not in request.raw_path and "token" not in request.query and b"test-token" not in request.body
+        assert (
+            "test-token" not in request.raw_path and "token" not in request.query and b"test-token" not in request.body
+        )
         assert request.headers["authorization"] == 'OAuth oauth_consumer_key="test-key", oauth_token="test-token"'
 
 
@@ -381,7 +387,10 @@ def test_check_reaches_the_board(fake):
     assert open_trello(fake, board).check() == []
     problems = open_trello(fake, board, create_missing=False).check()
     assert any('"Progress" is missing' in p for p in problems) and any('label "Done"' in p for p in problems)
-    assert "check TRELLO_TOKEN" in open_trello(fake, board, env={"TRELLO_API_KEY": "test-key", "TRELLO_TOKEN": "x"}).check()[0]
+    assert (
+        "check TRELLO_TOKEN"
+        in open_trello(fake, board, env={"TRELLO_API_KEY": "test-key", "TRELLO_TOKEN": "x"}).check()[0]
+    )
 
 
 def test_a_label_added_meanwhile_is_not_an_error(fake):

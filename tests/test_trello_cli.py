@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from syncd.cli import main
+from syncd.connectors.pacing import reset_pacers
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board
 

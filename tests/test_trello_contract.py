@@ -188,8 +188,14 @@ def test_syncds_board_request_gets_only_what_trello_sends(fake):
     labels = _cassette_body("can_get_labels_of_board", "get", "/labels") + _sample("TrelloDotNet/GetLabelsExample.json")
     assert_shape(answer["labels"], [_union(*labels)], "board.labels")
     fields = _cassette_body("can_get_custom_fields_of_board", "get", "/customFields")
-    assert_shape(answer["customFields"], [_union(*fields, _sample("adlio-trello/customFields/api-example.json"))], "board.customFields")
-    checklists = _cassette_body("can_get_checklists_of_board", "get", "/checklists") + _sample("TrelloDotNet/Checklists.json")
+    assert_shape(
+        answer["customFields"],
+        [_union(*fields, _sample("adlio-trello/customFields/api-example.json"))],
+        "board.customFields",
+    )
+    checklists = _cassette_body("can_get_checklists_of_board", "get", "/checklists") + _sample(
+        "TrelloDotNet/Checklists.json"
+    )
     assert_shape(answer["checklists"], checklists, "board.checklists")
     recorded_board = _body(_interactions(SAMPLES / "ruby-trello" / "can_get_lists_of_board.yml")[0]["response"])
     board_fields = _union(recorded_board, _sample("TrelloDotNet/GetBoardExample.json"))
@@ -207,13 +213,19 @@ def test_cards_lists_labels_fields_and_checklists_match_the_client_samples(fake)
     get = lambda path, **p: httpx.get(f"{fake.url}/1{path}", params=p, headers=auth).json()  # noqa: E731
     list_items = _sample("adlio-trello/cards/list-cards-api-example.json")
     real_card = _union(*_sample("TrelloDotNet/GetBoardCardList.json"), *list_items)
-    real_card["customFieldItems"] = list_items[0]["customFieldItems"] + _cassette_body("custom_field_item_save_2", "get", "/customFieldItems")
+    real_card["customFieldItems"] = list_items[0]["customFieldItems"] + _cassette_body(
+        "custom_field_item_save_2", "get", "/customFieldItems"
+    )
     assert_shape(get(f"/boards/{board}/cards", customFieldItems="true"), [real_card], "cards")
     assert_shape(get(f"/cards/{card}"), _sample("TrelloDotNet/GetCardExample.json"), "card")
     assert_shape(get(f"/boards/{board}/lists"), [_union(*_sample("TrelloDotNet/GetListExample.json"))], "lists")
     assert_shape(get(f"/boards/{board}/labels"), [_union(*_sample("TrelloDotNet/GetLabelsExample.json"))], "labels")
     real_fields = _sample("adlio-trello/boards/4ed7e27fe6abb2517a21383d/customFields.json")
-    assert_shape(get(f"/boards/{board}/customFields"), [_union(_sample("TrelloDotNet/GetCustomField.json"), *real_fields)], "fields")
+    assert_shape(
+        get(f"/boards/{board}/customFields"),
+        [_union(_sample("TrelloDotNet/GetCustomField.json"), *real_fields)],
+        "fields",
+    )
     assert_shape(get(f"/boards/{board}/checklists"), _sample("TrelloDotNet/Checklists.json"), "checklists")
     comment = httpx.post(f"{fake.url}/1/cards/{card}/actions/comments", data={"text": "hi"}, headers=auth).json()
     assert_shape(comment, _sample("TrelloDotNet/Objects/ReturnValueFromAddComment.json"), "comment")
@@ -230,4 +242,7 @@ def test_errors_look_like_trellos(fake):
     limited = httpx.get(f"{fake.url}/1/boards/{board}", params={"key": "test-key", "token": "test-token"})
     assert limited.status_code == 429 and "retry-after" not in limited.headers
     assert limited.json() == {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
-    assert httpx.get(f"{fake.url}/1/boards/nonsense", params={"key": "test-key", "token": "test-token"}).text == "invalid id"
+    assert (
+        httpx.get(f"{fake.url}/1/boards/nonsense", params={"key": "test-key", "token": "test-token"}).text
+        == "invalid id"
+    )

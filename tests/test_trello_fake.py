@@ -29,8 +29,12 @@ def _board(fake):
 def test_custom_field_items_as_query_form_or_json(fake, http):
     board, _, card = _board(fake)
     n, t = fake.field_named(board, "N")["id"], fake.field_named(board, "T")["id"]
-    assert http.put(f"/cards/{card}/customField/{t}/item", data={"value[text]": "cool"}).json()["value"] == {"text": "cool"}
-    assert http.put(f"/cards/{card}/customField/{n}/item", json={"value": {"number": 42}}).json()["value"] == {"number": "42"}
+    assert http.put(f"/cards/{card}/customField/{t}/item", data={"value[text]": "cool"}).json()["value"] == {
+        "text": "cool"
+    }
+    assert http.put(f"/cards/{card}/customField/{n}/item", json={"value": {"number": 42}}).json()["value"] == {
+        "number": "42"
+    }
     assert http.put(f"/cards/{card}/customField/{t}/item", params={"value[text]": "nice"}).status_code == 200
     assert fake.value(card, "T") == "nice"
     bad = http.put(f"/cards/{card}/customField/{n}/item", json={"value": {"number": "lots"}})
@@ -102,7 +106,9 @@ def test_comments_checklists_and_options(fake, http):
     fake.add_field(board, "P", "list", ["High", "Low"])
     fake.set_value(card, "P", "Low")
     field = fake.field_named(board, "P")
-    assert [o["_id"] for o in http.get(f"/customfields/{field['id']}/options").json()] == [o["id"] for o in field["options"]]
+    assert [o["_id"] for o in http.get(f"/customfields/{field['id']}/options").json()] == [
+        o["id"] for o in field["options"]
+    ]
     http.post(f"/cards/{card}/actions/comments", data={"text": "Status: On track"})
     assert [a["data"]["text"] for a in http.get(f"/cards/{card}/actions").json()] == ["Status: On track"]
     cl = fake.add_card(next(iter(fake.lists)), "With", checklists=[[("a", False)]])
@@ -117,7 +123,9 @@ def test_switches_and_auth(fake, http):
     assert http.get(f"/boards/{board}").status_code == 502
     fake.malformed_next(1)
     assert http.get(f"/boards/{board}").text.startswith("<html>")
-    assert httpx.get(f"{fake.url}/1/boards/{board}", params={"key": "test-key", "token": "test-token"}).status_code == 200
+    assert (
+        httpx.get(f"{fake.url}/1/boards/{board}", params={"key": "test-key", "token": "test-token"}).status_code == 200
+    )
     assert httpx.get(f"{fake.url}/1/boards/{board}", params={"key": "test-key", "token": "bad"}).text == "invalid token"
     assert http.get("/boards/5e00ffffffffffffffffffff").text == "The requested resource was not found."
     assert fake.calls["GET board"] == 5

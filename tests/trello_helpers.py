@@ -7,21 +7,21 @@ them by importing both names (``fake`` needs ``server``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from syncd.config import Config
 from syncd.connectors import open_source
 from syncd.connectors.retry import RetryPolicy
-from syncd.config import Config
 from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate
 from syncd.model import Patch, ReadResult
 from syncd.source import SourceContext
 from tests.fakes.trello import TrelloFake
 
-NOW = datetime(2026, 11, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 FAST = {"trello_per_10s": 1_000_000, "trello_key_per_10s": 1_000_000}
 
 

@@ -28,7 +28,7 @@ __all__ = ["CsvFile", "XlsxFile", "open"]
 _BOM = b"\xef\xbb\xbf"
 
 
-def open(role: Role, config: Any, ctx: SourceContext) -> "CsvFile | XlsxFile":  # noqa: A001 - the registry's name
+def open(role: Role, config: Any, ctx: SourceContext) -> CsvFile | XlsxFile:  # noqa: A001 - the registry's name
     path = ctx.config.resolve(config.path)
     cls = CsvFile if config.type == "csv" else XlsxFile
     return cls(role, config, path)
@@ -118,11 +118,11 @@ class CsvFile(_LocalFile):
     def _decode(self, data: bytes) -> tuple[bytes, str]:
         bom = _BOM if data.startswith(_BOM) else b""
         try:
-            return bom, data[len(bom):].decode(self.config.encoding)
+            return bom, data[len(bom) :].decode(self.config.encoding)
         except UnicodeDecodeError as e:
             raise SourceError(
                 f"{self.path}: not {self.config.encoding} text (byte {e.start}); save it as UTF-8 "
-                "or set encoding = \"...\" in the source's config"
+                'or set encoding = "..." in the source\'s config'
             ) from None
 
     def _records(self, text: str) -> Iterator[Record]:
@@ -135,7 +135,7 @@ class CsvFile(_LocalFile):
                         shown = "\\t" if other == "\t" else other
                         raise SourceError(
                             f"{self.path}: the header looks {shown!r}-separated ({record.values[0][:60]!r}); "
-                            f"set delimiter = \"{shown}\" in the source's config"
+                            f'set delimiter = "{shown}" in the source\'s config'
                         )
             yield record
 

@@ -72,7 +72,9 @@ class Comments:
                 self._save()
                 try:
                     t.call_once(
-                        lambda: t.client.comments.create(parent={"page_id": page}, rich_text=[{"text": {"content": text}}]),
+                        lambda: t.client.comments.create(
+                            parent={"page_id": page}, rich_text=[{"text": {"content": text}}]
+                        ),
                         what,
                     )
                     return self._done(key)
@@ -110,9 +112,14 @@ class Comments:
         return errors
 
     def _present(self, t: Transport, page: str, text: str, what: str) -> bool:
-        for response in t.pages(what, lambda cursor: t.client.comments.list(block_id=page, page_size=100, **_cursor(cursor))):
+        for response in t.pages(
+            what, lambda cursor: t.client.comments.list(block_id=page, page_size=100, **_cursor(cursor))
+        ):
             for comment in response["results"]:
-                body = "".join(r.get("plain_text") or (r.get("text") or {}).get("content", "") for r in comment.get("rich_text") or ())
+                body = "".join(
+                    r.get("plain_text") or (r.get("text") or {}).get("content", "")
+                    for r in comment.get("rich_text") or ()
+                )
                 if body == text:
                     return True
         return False

@@ -111,9 +111,7 @@ def resolve(
             found = next(((n, p) for n, p in schema["props"].items() if p["type"] == "title"), None)
         if found is None:
             if name in explicit:
-                missing.append(
-                    f"properties.{name} = {key!r}: {what} has no such property; its properties are {names}"
-                )
+                missing.append(f"properties.{name} = {key!r}: {what} has no such property; its properties are {names}")
             continue
         prop_name, p = found
         allowed = _READABLE.get(name, _TEXTUAL)
@@ -124,7 +122,9 @@ def resolve(
             continue
         prop = Prop(name, prop_name, p["id"], p["type"], p.get("format"), tuple(p.get("options") or ()))
         if name in WRITABLE and not prop.writable and name in ("status", "progress", "score"):
-            notes.append(f"{what}: {prop_name!r} is a {p['type']} property, so syncd reads {name} but does not write it")
+            notes.append(
+                f"{what}: {prop_name!r} is a {p['type']} property, so syncd reads {name} but does not write it"
+            )
         out[name] = prop
     return out, missing, notes
 

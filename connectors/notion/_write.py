@@ -11,7 +11,7 @@ property since it was cached) and retries if that changes the request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from syncd.mappings import notion as mapping
@@ -33,11 +33,11 @@ class Writer:
     name: str
     ctx: Any
     cfg: Any
-    _dbs: dict[str, "_Db"]
+    _dbs: dict[str, _Db]
 
     def _comments(self) -> Comments:
         if not hasattr(self, "_comments_obj"):
-            today = (self.ctx.now or datetime.now(timezone.utc)).date()
+            today = (self.ctx.now or datetime.now(UTC)).date()
             self._comments_obj = Comments(self.name, self.ctx.cache, lambda: self.transport, today)
         return self._comments_obj
 
@@ -52,7 +52,9 @@ class Writer:
             key, _, page_id = ref.partition("/")
             db = self._dbs.get(key)
             if db is None or not page_id:
-                errors.extend(ItemError(self.name, p.item, f"not a page of this source ({ref!r})") for p in page_patches)
+                errors.extend(
+                    ItemError(self.name, p.item, f"not a page of this source ({ref!r})") for p in page_patches
+                )
                 continue
             if db.schema is None:
                 self._prepare(db)
@@ -66,7 +68,9 @@ class Writer:
                     if written == 0:
                         self._save_records()
                         raise self._named(e) from None
-                    errors.extend(ItemError(self.name, p.item, str(self._named(e))) for _, ps in pending[index:] for p in ps)
+                    errors.extend(
+                        ItemError(self.name, p.item, str(self._named(e))) for _, ps in pending[index:] for p in ps
+                    )
                     break
                 raise
             except Deferred:
@@ -109,7 +113,9 @@ class Writer:
                     errors.append(ItemError(self.name, item, f"Notion refused {', '.join(shown)} on {url}: {e.detail}"))
                     return False
                 if e.code == "object_not_found":
-                    errors.append(ItemError(self.name, item, f"{url}: the page is gone or no longer shared with the integration"))
+                    errors.append(
+                        ItemError(self.name, item, f"{url}: the page is gone or no longer shared with the integration")
+                    )
                     return False
                 raise
         if isinstance(page, dict) and page.get("properties"):

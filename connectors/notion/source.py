@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,11 +27,11 @@ from syncd.model import ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from . import _schema as schema
-from .transport import NotionError, Transport
-from ._write import Writer
 from ..pacing import pacer_for
 from ..retry import RetryPolicy
+from . import _schema as schema
+from ._write import Writer
+from .transport import NotionError, Transport
 
 __all__ = ["NotionSource", "open", "OVERLAP"]
 
@@ -40,7 +40,7 @@ OVERLAP = timedelta(minutes=2)
 _RECORD_FORMAT = 1
 
 
-def open(role: Role, config: Any, ctx: SourceContext) -> "NotionSource":  # noqa: A001 - the registry's name
+def open(role: Role, config: Any, ctx: SourceContext) -> NotionSource:  # noqa: A001 - the registry's name
     return NotionSource(role, config, ctx)
 
 
@@ -98,7 +98,9 @@ class NotionSource(Writer):
                 ident = schema.parse_id(ref)
             except ValueError as e:
                 raise SourceError(f"{self.name}: {config_key}: {e}") from None
-            label = {"okrs": "the OKR database", "kpis": "the KPI database"}.get(key, f"the {key.replace('_', ' ')} database")
+            label = {"okrs": "the OKR database", "kpis": "the KPI database"}.get(
+                key, f"the {key.replace('_', ' ')} database"
+            )
             return _Db(key, ident, label, tuple(fields))
 
         if self.role == "kpis":
@@ -206,7 +208,9 @@ class NotionSource(Writer):
         notes: list[str] = []
         for db in self._dbs.values():
             if db.schema:
-                notes.extend(schema.resolve(db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label)[2])
+                notes.extend(
+                    schema.resolve(db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label)[2]
+                )
         return notes
 
     # -- reading -----------------------------------------------------------------------------
@@ -311,7 +315,7 @@ class NotionSource(Writer):
         """Where the next incremental read starts: the server's clock at this read, floored to
         the minute, less the overlap; without a Date header, the newest edit seen."""
         if server is not None:
-            at = server.astimezone(timezone.utc).replace(second=0, microsecond=0) - OVERLAP
+            at = server.astimezone(UTC).replace(second=0, microsecond=0) - OVERLAP
         elif newest:
             at = datetime.fromisoformat(newest.replace("Z", "+00:00")) - OVERLAP
         else:
@@ -345,7 +349,9 @@ class NotionSource(Writer):
                 db.ds = self._data_source(db)
                 ds = self._call(lambda: self.transport.client.data_sources.retrieve(db.ds), db.label)
                 db.schema = schema.compact(ds)
-                _, missing, notes = schema.resolve(db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label)
+                _, missing, notes = schema.resolve(
+                    db.schema, db.fields, self._defaults, dict(self.cfg.properties), db.label
+                )
                 problems.extend(missing)
         except SourceError as e:
             problems.append(str(e))
@@ -367,4 +373,3 @@ def _extra(e: SourceError) -> dict[str, Any]:
     if isinstance(e, Deferred):
         return {"retry_after": e.retry_after}
     return {}
-

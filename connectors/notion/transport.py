@@ -77,7 +77,11 @@ def _transient(exc: BaseException) -> Transient | None:
             code = exc.code.value if hasattr(exc.code, "value") else exc.code
             if code == "notionhq_client_response_error":
                 code = {529: "service_overload", 502: "bad_gateway"}.get(exc.status, f"HTTP {exc.status}")
-            return Transient(f"Notion answered {exc.status} {code}", retry_after=parse_retry_after((exc.headers or {}).get("retry-after")), status=exc.status)
+            return Transient(
+                f"Notion answered {exc.status} {code}",
+                retry_after=parse_retry_after((exc.headers or {}).get("retry-after")),
+                status=exc.status,
+            )
         return None
     if isinstance(exc, httpx.TransportError):
         return Transient(f"the connection to Notion failed ({type(exc).__name__})")

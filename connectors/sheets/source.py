@@ -29,27 +29,39 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from syncd.mappings.sheets import cell_label, colour_requests, fill_merged_header, shown, sheet_range, value_ranges
+from syncd.mappings.sheets import cell_label, colour_requests, fill_merged_header, sheet_range, shown, value_ranges
 from syncd.mappings.table import CellWrite, TableMapping
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from .transport import Queued, Transport, WriteBatch, forget, load_credentials, write_batch
-# Re-exported: tests and bench reach the scopes, the proxied credentials and the
-# token cache (to clear it between runs) through connectors.sheets.
-from .transport import SCOPES, _credentials, _ProxiedCredentials  # noqa: F401
 from ..pacing import Pacer, pacer_for
 from ..retry import RetryPolicy
 
+# Re-exported: tests and bench reach the scopes, the proxied credentials and the
+# token cache (to clear it between runs) through connectors.sheets.
+from .transport import (  # noqa: F401
+    SCOPES,
+    Queued,
+    Transport,
+    WriteBatch,
+    _credentials,
+    _ProxiedCredentials,
+    forget,
+    load_credentials,
+    write_batch,
+)
+
 __all__ = ["SheetsTable", "open", "spreadsheet_key"]
 
-_METADATA_FIELDS = "spreadsheetId,properties(title,locale,timeZone),sheets(properties(sheetId,title,index,gridProperties),merges)"
+_METADATA_FIELDS = (
+    "spreadsheetId,properties(title,locale,timeZone),sheets(properties(sheetId,title,index,gridProperties),merges)"
+)
 _KEY = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 #: How long worksheets fetched for a sibling source stay usable (one pass).
 _PREFETCH_TTL = 60.0
 
 
-def open(role: Role, config: Any, ctx: SourceContext) -> "SheetsTable":  # noqa: A001 - the registry's name
+def open(role: Role, config: Any, ctx: SourceContext) -> SheetsTable:  # noqa: A001 - the registry's name
     return SheetsTable(role, config, ctx)
 
 
@@ -97,8 +109,15 @@ class SheetsTable:
 
     service = "sheets"
 
-    def __init__(self, role: Role, config: Any, ctx: SourceContext, *,
-                 policy: RetryPolicy | None = None, pacer: Pacer | None = None):
+    def __init__(
+        self,
+        role: Role,
+        config: Any,
+        ctx: SourceContext,
+        *,
+        policy: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+    ):
         self.name = config.name
         self.role = role
         self.config = config
@@ -127,8 +146,15 @@ class SheetsTable:
             timeout = self.ctx.config.syncd.timeout.total_seconds()
 
             def factory(auth: Any, session: Any) -> Transport:
-                return Transport(auth, session, base_url=self.config.base_url, policy=self.policy, pacer=pacer,
-                                  calls=self.calls, timeout=timeout)
+                return Transport(
+                    auth,
+                    session,
+                    base_url=self.config.base_url,
+                    policy=self.policy,
+                    pacer=pacer,
+                    calls=self.calls,
+                    timeout=timeout,
+                )
 
             self.email = email
             self._http = gspread.Client(auth=creds, http_client=factory).http_client  # type: ignore[arg-type]
@@ -151,19 +177,24 @@ class SheetsTable:
             return SourceError(self._explain(what, e))
         if isinstance(e, SourceError):
             return SourceError(f"{self._where()}: {what}: {e}")
-        return SourceError(f"{self._where()}: {what}: the answer was not what the Sheets API sends "
-                           f"({type(e).__name__})")
+        return SourceError(
+            f"{self._where()}: {what}: the answer was not what the Sheets API sends ({type(e).__name__})"
+        )
 
     def _explain(self, what: str, e: APIError) -> str:
         status = e.response.status_code
         message = str(e.error.get("message", ""))[:300] if isinstance(e.error, dict) else ""
         email = getattr(self, "email", "the service account")
         if status == 404:
-            return (f"{self._where()} was not found ({what}); check `spreadsheet` in source {self.name!r} "
-                    "(a key or the sheet's URL)")
+            return (
+                f"{self._where()} was not found ({what}); check `spreadsheet` in source {self.name!r} "
+                "(a key or the sheet's URL)"
+            )
         if status == 403:
-            return (f"{self._where()}: {email} may not open it ({what}); share the spreadsheet with {email} "
-                    "(Editor, to write back) and make sure the Sheets API is enabled for its project")
+            return (
+                f"{self._where()}: {email} may not open it ({what}); share the spreadsheet with {email} "
+                "(Editor, to write back) and make sure the Sheets API is enabled for its project"
+            )
         if status == 401:
             return f"{self._where()}: the credentials were refused ({what}); check {self.config.credentials_env}"
         return f"{self._where()}: {what} failed with {status}: {message}"
@@ -192,8 +223,12 @@ class SheetsTable:
         if hit is not None:
             return hit
         http = self._client()
-        meta = self._api("reading its metadata", http.fetch_sheet_metadata, self.key,
-                         params={"includeGridData": "false", "fields": _METADATA_FIELDS})
+        meta = self._api(
+            "reading its metadata",
+            http.fetch_sheet_metadata,
+            self.key,
+            params={"includeGridData": "false", "fields": _METADATA_FIELDS},
+        )
         sheets = sorted(meta.get("sheets") or [], key=lambda s: s["properties"].get("index", 0))
         if not sheets:
             raise SourceError(f"{self._where()} has no worksheets")
@@ -206,16 +241,24 @@ class SheetsTable:
         if mine is None:
             raise SourceError(
                 f"{self._where()} has no worksheet {self.config.worksheet!r}; its worksheets are "
-                + ", ".join(repr(t) for t in by_title) + f"; fix `worksheet` in source {self.name!r}"
+                + ", ".join(repr(t) for t in by_title)
+                + f"; fix `worksheet` in source {self.name!r}"
             )
-        wanted: dict[str, tuple[str | None, dict[str, Any]]] = {mine["properties"]["title"]: (self.config.worksheet, mine)}
+        wanted: dict[str, tuple[str | None, dict[str, Any]]] = {
+            mine["properties"]["title"]: (self.config.worksheet, mine)
+        }
         for other in self._siblings():
             sheet = pick(other)
             if sheet is not None and sheet["properties"]["title"] not in wanted:
                 wanted[sheet["properties"]["title"]] = (other, sheet)
         titles = list(wanted)
-        answer = self._api("reading its values", http.values_batch_get, self.key, [sheet_range(t) for t in titles],
-                           params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"})
+        answer = self._api(
+            "reading its values",
+            http.values_batch_get,
+            self.key,
+            [sheet_range(t) for t in titles],
+            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+        )
         ranges = answer.get("valueRanges")
         if not isinstance(ranges, list) or len(ranges) != len(titles):
             raise SourceError(f"{self._where()}: values:batchGet answered without the {len(titles)} ranges asked for")
@@ -241,8 +284,12 @@ class SheetsTable:
         self._grid = fill_merged_header(grid, self.sheet.get("merges") or [], self.config.header_row)
         title = self.title
         self.mapping = TableMapping(
-            self.role, self.config.columns, source=self.name, header_row=self.config.header_row,
-            locale=self.locale, label=lambda row, col: cell_label(title, row, col),
+            self.role,
+            self.config.columns,
+            source=self.name,
+            header_row=self.config.header_row,
+            locale=self.locale,
+            label=lambda row, col: cell_label(title, row, col),
         )
         try:
             return self.mapping.read(self._grid)
@@ -302,8 +349,12 @@ class SheetsTable:
         problem = self._failure(*batch.colour_failure)
         if isinstance(problem, Deferred):
             raise problem from None  # stopping, or a long Retry-After: the pass is partial
-        return [ItemError(self.name, p.item, f"status written, but not coloured: {problem}", fields=())
-                for q in mine for p in q.patches if p.field == "status" and p.colour is not None]
+        return [
+            ItemError(self.name, p.item, f"status written, but not coloured: {problem}", fields=())
+            for q in mine
+            for p in q.patches
+            if p.field == "status" and p.colour is not None
+        ]
 
     def _send(self, batch: WriteBatch) -> None:
         """Room for new columns first (colours ride along), then one values:batchUpdate
@@ -318,8 +369,11 @@ class SheetsTable:
             room[props["sheetId"]] = (min(there, have), max(need, max(c.col for c in q.cells) + 1))
             colours += colour_requests(props["sheetId"], q.colours)
             data += value_ranges(q.source.title, q.cells)
-        layout = [{"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": need - there}}
-                  for sheet_id, (there, need) in room.items() if need > there]
+        layout = [
+            {"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": need - there}}
+            for sheet_id, (there, need) in room.items()
+            if need > there
+        ]
         what = "making room for new columns"
         try:
             http = self._client()

@@ -56,43 +56,72 @@ class Transport(HTTPClient):
     """gspread's HTTP client: origin rewritten to ``base_url``; each request
     paced and retried once, here, with :func:`syncd.connectors.retry.call`."""
 
-    def __init__(self, auth: Any, session: Any, *, base_url: str | None, policy: RetryPolicy,
-                 pacer: Pacer | None, calls: Counter[str], timeout: float | None):
+    def __init__(
+        self,
+        auth: Any,
+        session: Any,
+        *,
+        base_url: str | None,
+        policy: RetryPolicy,
+        pacer: Pacer | None,
+        calls: Counter[str],
+        timeout: float | None,
+    ):
         super().__init__(auth, session)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.policy, self.pacer, self.calls = policy, pacer, calls
         self.set_timeout(timeout)
 
-    def request(self, method: str, endpoint: str, params: Any = None, data: Any = None,  # type: ignore[override]
-                json: Any = None, files: Any = None, headers: Any = None) -> requests.Response:
-        url = self.base_url + endpoint[len(API_ORIGIN):] if self.base_url and endpoint.startswith(API_ORIGIN) else endpoint
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any = None,
+        data: Any = None,  # type: ignore[override]
+        json: Any = None,
+        files: Any = None,
+        headers: Any = None,
+    ) -> requests.Response:
+        url = (
+            self.base_url + endpoint[len(API_ORIGIN) :]
+            if self.base_url and endpoint.startswith(API_ORIGIN)
+            else endpoint
+        )
         kind = _kind(method, url)
 
         def attempt() -> requests.Response:
             self.calls[kind] += 1
             try:
-                response = self.session.request(method, url, params=params, data=data, json=json, files=files,
-                                                headers=headers, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, data=data, json=json, files=files, headers=headers, timeout=self.timeout
+                )
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
                 raise Transient(f"{kind} to {urlsplit(url).netloc}: {_network_problem(e)}") from None
             except google.auth.exceptions.RefreshError as e:
                 if getattr(e, "retryable", False):
                     raise Transient(f"getting an access token: {_first_line(e)}") from None
-                raise SourceError(f"the token endpoint refused the service account ({_first_line(e)}); "
-                                  "check that the key in the credentials file is current") from None
+                raise SourceError(
+                    f"the token endpoint refused the service account ({_first_line(e)}); "
+                    "check that the key in the credentials file is current"
+                ) from None
             except google.auth.exceptions.TransportError as e:
                 raise Transient(f"getting an access token: {_first_line(e)}") from None
             status = response.status_code
             if status in (408, 429) or status >= 500:
-                raise Transient(f"{kind} answered {status} {_google_message(response)}",
-                                retry_after=parse_retry_after(response.headers.get("Retry-After")), status=status)
+                raise Transient(
+                    f"{kind} answered {status} {_google_message(response)}",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    status=status,
+                )
             if not response.ok:
                 raise APIError(response)
             try:
                 response.json()
             except ValueError:
-                raise SourceError(f"{kind} answered {status} with a body that is not JSON "
-                                  f"({response.headers.get('content-type', 'no content type')})") from None
+                raise SourceError(
+                    f"{kind} answered {status} with a body that is not JSON "
+                    f"({response.headers.get('content-type', 'no content type')})"
+                ) from None
             return response
 
         return call(attempt, policy=self.policy, pacer=self.pacer, service="sheets", what=kind)
@@ -197,8 +226,9 @@ def load_credentials(variable: str, env: Any, proxied: bool = False) -> tuple[se
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise SourceError(f"{variable} names {path}, which does not exist; point it at the service-account "
-                              "JSON key file") from None
+            raise SourceError(
+                f"{variable} names {path}, which does not exist; point it at the service-account JSON key file"
+            ) from None
         except OSError as e:
             raise SourceError(f"{variable} names {path}, which cannot be read ({e.strerror})") from None
         origin = str(path)
@@ -208,8 +238,10 @@ def load_credentials(variable: str, env: Any, proxied: bool = False) -> tuple[se
         raise SourceError(f"{origin} is not JSON; download the service account's key as JSON") from None
     missing = [k for k in ("client_email", "private_key", "token_uri") if not isinstance(info, dict) or not info.get(k)]
     if missing:
-        raise SourceError(f"{origin} is not a service-account key (no {', '.join(missing)}); "
-                          "download a key of type service_account from the Google Cloud console")
+        raise SourceError(
+            f"{origin} is not a service-account key (no {', '.join(missing)}); "
+            "download a key of type service_account from the Google Cloud console"
+        )
     cache_key = fingerprint(text) + (":proxied" if proxied else "")
     with _credentials_lock:
         creds = _credentials.get(cache_key)

@@ -36,9 +36,9 @@ from syncd.model import ItemError, Objective, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from .transport import Pacers, Transport, TrelloError
 from ..pacing import pacer_for
 from ..retry import RetryPolicy
+from .transport import Pacers, Transport, TrelloError
 
 __all__ = ["TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
 
@@ -76,7 +76,7 @@ def board_ref(text: str) -> str:
     raise ValueError(f"board: {text!r} is not a Trello board id, short link or URL (https://trello.com/b/AbCd1234)")
 
 
-def open(role: Role, config: Any, ctx: SourceContext) -> "TrelloSource":  # noqa: A001 - the registry's name
+def open(role: Role, config: Any, ctx: SourceContext) -> TrelloSource:  # noqa: A001 - the registry's name
     return TrelloSource(role, config, ctx)
 
 
@@ -131,7 +131,9 @@ class TrelloSource:
 
     def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
                  body: Any = None, what: str, parse: bool = True) -> Any:  # fmt: skip
-        return self._transport().request(method, path, policy=self.policy, params=params, body=body, what=what, parse=parse)
+        return self._transport().request(
+            method, path, policy=self.policy, params=params, body=body, what=what, parse=parse
+        )
 
     def _refused(self, e: TrelloError, what: str) -> SourceError:
         """A whole-source failure, saying what to check."""
@@ -150,7 +152,9 @@ class TrelloSource:
             return SourceError(f'board "{board}" was not found ({e.status} {e.text}); check the board id, short link '
                                f'or URL of source "{self.name}", and that the token in {token} can see the board')  # fmt: skip
         if e.status == 403:
-            return SourceError(f'Trello forbade {what} (403 {e.text}); check the token in {token} may write to board "{board}"')
+            return SourceError(
+                f'Trello forbade {what} (403 {e.text}); check the token in {token} may write to board "{board}"'
+            )
         return SourceError(f"Trello answered {e.status} ({e.text}) while {what}")
 
     def _get(self, path: str, params: dict[str, str], what: str) -> Any:
@@ -180,7 +184,9 @@ class TrelloSource:
         what = f'reading board "{self.config.board}"'
         raw = self._get(f"/boards/{ref}", dict(_BOARD_PARAMS), what)
         if not isinstance(raw, dict) or not isinstance(raw.get("lists"), list):
-            raise SourceError(f'Trello answered board "{self.config.board}" with something that is not a board; check base_url')
+            raise SourceError(
+                f'Trello answered board "{self.config.board}" with something that is not a board; check base_url'
+            )
         more: list[dict[str, Any]] = []
         if len(raw.get("cards") or []) >= CARD_CAP or len(raw.get("checklists") or []) >= CARD_CAP:
             more = self._page_cards(raw.get("id") or ref, what)
@@ -194,7 +200,9 @@ class TrelloSource:
         while True:
             page = self._get(f"/boards/{board_id}/cards", params, what + " (cards past the first 1,000)")
             if not isinstance(page, list):
-                raise SourceError(f'Trello answered the cards of board "{self.config.board}" with something that is not a list')
+                raise SourceError(
+                    f'Trello answered the cards of board "{self.config.board}" with something that is not a list'
+                )
             cards.extend(page)
             if len(page) < CARD_CAP:
                 return cards
@@ -211,7 +219,9 @@ class TrelloSource:
         everything = dict.fromkeys(("status", "progress", "current", "score"), True)
         draft, _ = build_objectives(board, names, source=self.name, cycle=self.config.cycle, writable=everything)
         writable = self._prepare(board, names, _needs(draft), notes)
-        objectives, errors = build_objectives(board, names, source=self.name, cycle=self.config.cycle, writable=writable)
+        objectives, errors = build_objectives(
+            board, names, source=self.name, cycle=self.config.cycle, writable=writable
+        )
         self._board = board
         return ReadResult(objectives=objectives, errors=errors, notes=notes)
 
@@ -225,7 +235,9 @@ class TrelloSource:
             for key in missing:
                 text = f'label "{names[key]}" ({STATUS_COLOURS[key]})'
                 if not create:
-                    notes.append(f'{text} is missing on board "{board.name}" and create_missing = false: create it by hand')
+                    notes.append(
+                        f'{text} is missing on board "{board.name}" and create_missing = false: create it by hand'
+                    )
                 elif dry:
                     notes.append(f'would create {text} on board "{board.name}"')
                 else:
@@ -241,7 +253,9 @@ class TrelloSource:
             if problem is None:
                 writable[key] = True
             elif problem != "missing":
-                notes.append(f'{text} on board "{board.name}" is {problem}: change it or name another with fields.{key}')
+                notes.append(
+                    f'{text} on board "{board.name}" is {problem}: change it or name another with fields.{key}'
+                )
             elif not create:
                 notes.append(f'{text} is missing on board "{board.name}" and create_missing = false: '
                              "create it (a number field) to have syncd write it")  # fmt: skip
@@ -263,7 +277,9 @@ class TrelloSource:
             if e.status == 401:
                 raise self._refused(e, f"creating {text}") from None
             hint = " (custom fields need the Custom Fields Power-Up on the board)" if "customField" in path else ""
-            notes.append(f'could not create {text} on board "{board.name}" ({e.status} {e.text}){hint}; create it by hand')
+            notes.append(
+                f'could not create {text} on board "{board.name}" ({e.status} {e.text}){hint}; create it by hand'
+            )
             return False
         if not isinstance(made, dict) or not made.get("id"):
             notes.append(f'Trello did not return the new {text} on board "{board.name}"; it is written next pass')
@@ -288,7 +304,9 @@ class TrelloSource:
         for card_id, ps in by_card.items():
             card = board.cards_by_id.get(card_id)
             if card is None:
-                errors.extend(ItemError(self.name, p.item, f'the card is no longer open on board "{board.name}"') for p in ps)
+                errors.extend(
+                    ItemError(self.name, p.item, f'the card is no longer open on board "{board.name}"') for p in ps
+                )
                 continue
             plan = plan_card(card, ps, board, names)
             errors.extend(ItemError(self.name, item, message) for item, message in plan.errors)
@@ -335,15 +353,17 @@ class TrelloSource:
                               what=f"writing the custom fields of {where}", parse=False)  # fmt: skip
             for lid in plan.add:
                 try:
-                    self._request("POST", f"/cards/{cid}/idLabels", body={"value": lid}, what=f"labelling {where}",
-                                  parse=False)
+                    self._request(
+                        "POST", f"/cards/{cid}/idLabels", body={"value": lid}, what=f"labelling {where}", parse=False
+                    )
                 except TrelloError as e:
                     if not (e.status == 400 and "already" in e.text.lower()):
                         raise
             for lid in plan.remove:
                 try:
-                    self._request("DELETE", f"/cards/{cid}/idLabels/{lid}", what=f"removing a label from {where}",
-                                  parse=False)
+                    self._request(
+                        "DELETE", f"/cards/{cid}/idLabels/{lid}", what=f"removing a label from {where}", parse=False
+                    )
                 except TrelloError as e:
                     if e.status not in (400, 404):  # already gone
                         raise

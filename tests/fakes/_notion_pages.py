@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 REF_LIMIT = 25
 TEXT_LIMIT = 2000
 
-_READ_ONLY = {"formula", "rollup", "created_time", "last_edited_time", "created_by", "last_edited_by", "unique_id", "button"}
+_READ_ONLY = {
+    "formula",
+    "rollup",
+    "created_time",
+    "last_edited_time",
+    "created_by",
+    "last_edited_by",
+    "unique_id",
+    "button",
+}
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:;[]{}?=`~_"
 BOT = "00000000-0000-4000-8000-0000000000f1"
 
@@ -32,7 +41,7 @@ BOT = "00000000-0000-4000-8000-0000000000f1"
 def _iso(t: datetime, minute: bool = True) -> str:
     if minute:
         t = t.replace(second=0, microsecond=0)
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _rich(text: str) -> list[dict[str, Any]]:
@@ -74,7 +83,9 @@ class NotionPages:
             if kind == "number":
                 entry[kind] = {"format": (conf or {}).get("format", "number")}
             elif kind in ("select", "multi_select", "status"):
-                options = [{"id": self.new_id(), "name": o, "color": "default", "description": None} for o in conf or ()]
+                options = [
+                    {"id": self.new_id(), "name": o, "color": "default", "description": None} for o in conf or ()
+                ]
                 entry[kind] = {"options": options}
                 if kind == "status":
                     entry[kind]["groups"] = [
@@ -83,11 +94,20 @@ class NotionPages:
                         {"id": self.new_id(), "name": "Complete", "color": "green", "option_ids": [o["id"] for o in options[-1:]]},
                     ]  # fmt: skip
             elif kind == "relation":
-                entry[kind] = {"data_source_id": conf, "database_id": None, "type": "single_property", "single_property": {}}
+                entry[kind] = {
+                    "data_source_id": conf,
+                    "database_id": None,
+                    "type": "single_property",
+                    "single_property": {},
+                }
             elif kind == "formula":
                 entry[kind] = {"expression": conf or ""}
             elif kind == "rollup":
-                entry[kind] = {"function": conf or "show_original", "relation_property_name": "", "rollup_property_name": ""}
+                entry[kind] = {
+                    "function": conf or "show_original",
+                    "relation_property_name": "",
+                    "rollup_property_name": "",
+                }
             else:
                 entry[kind] = {}
             schema[name] = entry
@@ -99,7 +119,13 @@ class NotionPages:
         page_id = self.new_id()
         ds = self.data_sources[ds_id]
         props = {name: self._value(ds, name, None) for name in ds["properties"]}
-        self.pages[page_id] = {"ds": ds_id, "properties": props, "in_trash": False, "created": self.now, "edited": self.now}
+        self.pages[page_id] = {
+            "ds": ds_id,
+            "properties": props,
+            "in_trash": False,
+            "created": self.now,
+            "edited": self.now,
+        }
         for name, value in values.items():
             props[name] = self._value(ds, name, value)
         return page_id
@@ -147,7 +173,7 @@ class NotionPages:
         elif kind == "multi_select":
             inner = [self._option(p, v, create=True) for v in value or ()]
         elif kind == "date":
-            start, end = (value if isinstance(value, tuple) else (value, None))
+            start, end = value if isinstance(value, tuple) else (value, None)
             inner = {"start": start, "end": end, "time_zone": None} if start else None
         elif kind == "checkbox":
             inner = bool(value)
@@ -161,7 +187,11 @@ class NotionPages:
             inner = self._typed(value, "formula")
         elif kind == "rollup":
             if isinstance(value, list):
-                inner = {"type": "array", "array": [self._typed(v, "rollup") for v in value], "function": "show_original"}
+                inner = {
+                    "type": "array",
+                    "array": [self._typed(v, "rollup") for v in value],
+                    "function": "show_original",
+                }
             else:
                 inner = {**self._typed(value, "rollup"), "function": p["rollup"].get("function", "sum")}
         else:
@@ -171,7 +201,10 @@ class NotionPages:
     @staticmethod
     def _typed(value: Any, where: str) -> dict[str, Any]:
         if isinstance(value, bool):
-            return {"type": "boolean" if where == "formula" else "checkbox", ("boolean" if where == "formula" else "checkbox"): value}
+            return {
+                "type": "boolean" if where == "formula" else "checkbox",
+                ("boolean" if where == "formula" else "checkbox"): value,
+            }
         if isinstance(value, (int, float)) or value is None:
             return {"type": "number", "number": value}
         if isinstance(value, dict) and "date" in value:
@@ -187,7 +220,12 @@ class NotionPages:
                 return {"id": o["id"], "name": o["name"], "color": o["color"]}
         if not create:
             return None
-        option = {"id": self.new_id(), "name": name, "color": self._rng.choice(["gray", "brown", "orange", "yellow", "green", "blue", "purple", "pink", "red"]), "description": None}
+        option = {
+            "id": self.new_id(),
+            "name": name,
+            "color": self._rng.choice(["gray", "brown", "orange", "yellow", "green", "blue", "purple", "pink", "red"]),
+            "description": None,
+        }
         options.append(option)
         return {"id": option["id"], "name": name, "color": option["color"]}
 
@@ -234,27 +272,49 @@ class NotionPages:
         inner = value[kind]
         if kind == "number":
             if inner is not None and (isinstance(inner, bool) or not isinstance(inner, (int, float))):
-                raise HTTPError(400, "validation_error", f"body failed validation: {where}.number should be a number or `null`, instead was `{inner!r}`.")
+                raise HTTPError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: {where}.number should be a number or `null`, instead was `{inner!r}`.",
+                )
         elif kind in ("select", "status"):
             if inner is not None:
                 if not isinstance(inner, dict) or not isinstance(inner.get("name"), str):
-                    raise HTTPError(400, "validation_error", f"body failed validation: {where}.{kind}.name should be a string.")
+                    raise HTTPError(
+                        400, "validation_error", f"body failed validation: {where}.{kind}.name should be a string."
+                    )
                 if kind == "select" and "," in inner["name"]:
                     raise HTTPError(400, "validation_error", "Select option names cannot contain commas.")
                 option = self._option(prop, inner["name"], create=kind == "select")
                 if option is None:
-                    raise HTTPError(400, "validation_error", f"Invalid status option. Status option \"{inner['name']}\" does not exist\".")
+                    raise HTTPError(
+                        400,
+                        "validation_error",
+                        f'Invalid status option. Status option "{inner["name"]}" does not exist".',
+                    )
                 inner = option
         elif kind in ("rich_text", "title"):
             if not isinstance(inner, list) or len(inner) > 100:
-                raise HTTPError(400, "validation_error", f"body failed validation: {where}.{kind} should be an array of at most 100 items.")
+                raise HTTPError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: {where}.{kind} should be an array of at most 100 items.",
+                )
             text = ""
             for i, part in enumerate(inner):
                 content = ((part or {}).get("text") or {}).get("content")
                 if not isinstance(content, str):
-                    raise HTTPError(400, "validation_error", f"body failed validation: {where}.{kind}[{i}].text.content should be a string.")
+                    raise HTTPError(
+                        400,
+                        "validation_error",
+                        f"body failed validation: {where}.{kind}[{i}].text.content should be a string.",
+                    )
                 if len(content) > TEXT_LIMIT:
-                    raise HTTPError(400, "validation_error", f"body failed validation: {where}.{kind}[{i}].text.content.length should be ≤ `{TEXT_LIMIT}`, instead was `{len(content)}`.")
+                    raise HTTPError(
+                        400,
+                        "validation_error",
+                        f"body failed validation: {where}.{kind}[{i}].text.content.length should be ≤ `{TEXT_LIMIT}`, instead was `{len(content)}`.",
+                    )
                 text += content
             inner = _rich(text)
         elif kind == "checkbox" and not isinstance(inner, bool):
@@ -267,7 +327,9 @@ class NotionPages:
 STATUS_OPTIONS = ["Not started", "On track", "At risk", "Off track", "Done", "No data", "Invalid"]
 
 
-def okr_workspace(fake: NotionFake, objectives: int = 10, key_results: int = 250, *, cycle: str = "2026-Q4") -> dict[str, Any]:
+def okr_workspace(
+    fake: NotionFake, objectives: int = 10, key_results: int = 250, *, cycle: str = "2026-Q4"
+) -> dict[str, Any]:
     """Two databases, the way a team sets them up: objectives (Status a status
     property, Score percent) and key results (Status a select, Progress percent),
     each with a ``Notes`` property syncd does not own."""

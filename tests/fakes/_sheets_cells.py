@@ -81,14 +81,13 @@ class Book:
         raise HTTPError(400, "INVALID_ARGUMENT", f"Invalid requests[0]: No grid with id: {sheet_id}")
 
 
-
 # --- spreadsheets:batchUpdate ----------------------------------------------------
 
 
 def apply_request(book: Book, req: dict[str, Any], ids: Iterator[int]) -> dict[str, Any]:
     """What one spreadsheets:batchUpdate request does to a book (its reply);
     ``ids`` numbers the sheets it adds."""
-    (kind, body), = req.items()
+    ((kind, body),) = req.items()
     if kind == "repeatCell":
         rng = body["range"]
         sheet = book.by_id(rng.get("sheetId", 0))
@@ -131,12 +130,21 @@ def apply_request(book: Book, req: dict[str, Any], ids: Iterator[int]) -> dict[s
     if kind == "addSheet":
         props = body.get("properties", {})
         grid = props.get("gridProperties", {})
-        sheet = Sheet(props.get("sheetId", next(ids)), props["title"],
-                      grid.get("rowCount", 1000), grid.get("columnCount", 26))
+        sheet = Sheet(
+            props.get("sheetId", next(ids)), props["title"], grid.get("rowCount", 1000), grid.get("columnCount", 26)
+        )
         book.sheets.append(sheet)
-        return {"addSheet": {"properties": {
-            "sheetId": sheet.sheet_id, "title": sheet.title, "index": len(book.sheets) - 1,
-            "sheetType": "GRID", "gridProperties": {"rowCount": sheet.rows, "columnCount": sheet.cols}}}}
+        return {
+            "addSheet": {
+                "properties": {
+                    "sheetId": sheet.sheet_id,
+                    "title": sheet.title,
+                    "index": len(book.sheets) - 1,
+                    "sheetType": "GRID",
+                    "gridProperties": {"rowCount": sheet.rows, "columnCount": sheet.cols},
+                }
+            }
+        }
     if kind == "deleteSheet":
         book.sheets.remove(book.by_id(body["sheetId"]))
         return {}
@@ -238,4 +246,3 @@ def render(cell: Cell, option: str, dates: str) -> Any:
         v = cell.value
         return int(v) if isinstance(v, float) and v.is_integer() else v
     return cell.formatted if cell.formatted is not None else str(cell.value)
-

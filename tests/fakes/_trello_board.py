@@ -111,12 +111,21 @@ class TrelloBoards:
             oid = obj["id"]
             if kind == "board":
                 short = (obj.get("shortUrl") or "").rsplit("/", 1)[-1] or oid[-8:]
-                self.boards[oid] = {**{k: obj.get(k) for k in ["id", *BOARD_FIELDS]}, "shortLink": short, "_customFields": True}
+                self.boards[oid] = {
+                    **{k: obj.get(k) for k in ["id", *BOARD_FIELDS]},
+                    "shortLink": short,
+                    "_customFields": True,
+                }
             elif kind == "list":
                 self._stub_board(obj["idBoard"])
                 self.lists[oid] = {k: obj.get(k) for k in ["id", *LIST_FIELDS]}
             elif kind == "label":
-                self.labels[oid] = {"id": oid, "idBoard": obj.get("idBoard"), "name": obj.get("name", ""), "color": obj.get("color")}
+                self.labels[oid] = {
+                    "id": oid,
+                    "idBoard": obj.get("idBoard"),
+                    "name": obj.get("name", ""),
+                    "color": obj.get("color"),
+                }
             elif kind == "field":
                 self.fields[oid] = {k: v for k, v in obj.items() if k != "limits"}
             elif kind == "checklist":
@@ -126,7 +135,11 @@ class TrelloBoards:
                 self.checklists[oid] = {k: obj[k] for k in ("id", "name", "idCard", "pos", "idBoard", "checkItems")}
             elif kind == "item":
                 value = obj.get("value") or {}
-                kind_of = "list" if obj.get("idValue") else {"checked": "checkbox"}.get(next(iter(value), ""), next(iter(value), "text"))
+                kind_of = (
+                    "list"
+                    if obj.get("idValue")
+                    else {"checked": "checkbox"}.get(next(iter(value), ""), next(iter(value), "text"))
+                )
                 if obj["idCustomField"] not in self.fields:
                     board = self.cards.get(obj["idModel"], {}).get("idBoard", "")
                     self.fields[obj["idCustomField"]] = {"id": obj["idCustomField"], "idModel": board, "modelType": "board",
@@ -151,7 +164,10 @@ class TrelloBoards:
 
     def _stub_board(self, board: str) -> None:
         if board not in self.boards:
-            self.load("board", {"id": board, "name": "Board", "closed": False, "shortUrl": f"https://trello.com/b/{board[-8:]}"})
+            self.load(
+                "board",
+                {"id": board, "name": "Board", "closed": False, "shortUrl": f"https://trello.com/b/{board[-8:]}"},
+            )
 
     def field_named(self, board: str, name: str) -> dict[str, Any]:
         for f in self.fields.values():
@@ -197,7 +213,9 @@ class TrelloBoards:
     @staticmethod
     def _missing(ref: str) -> HTTPError:
         """Trello: a well-formed id that is not there is 404; anything else 400 ``invalid id``."""
-        return HTTPError(404, "", _NOT_FOUND) if re.fullmatch(r"[0-9a-f]{24}", ref) else HTTPError(400, "", "invalid id")
+        return (
+            HTTPError(404, "", _NOT_FOUND) if re.fullmatch(r"[0-9a-f]{24}", ref) else HTTPError(400, "", "invalid id")
+        )
 
     def _get(self, table: dict[str, dict[str, Any]], ref: str) -> dict[str, Any]:
         if ref not in table:
@@ -239,7 +257,9 @@ class TrelloBoards:
             out.setdefault(cl["idCard"], []).append(cl)
         return out
 
-    def _checklist_json(self, cl: dict[str, Any], fields: list[str] | None, check_fields: list[str] | None) -> dict[str, Any]:
+    def _checklist_json(
+        self, cl: dict[str, Any], fields: list[str] | None, check_fields: list[str] | None
+    ) -> dict[str, Any]:
         out = self._pick(cl, fields)
         out["checkItems"] = [self._pick(i, check_fields) for i in cl["checkItems"]]
         return out

@@ -22,7 +22,7 @@ import copy
 import math
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
@@ -40,7 +40,7 @@ _ERROR_CODES = {400: "validation_error", 401: "unauthorized", 403: "restricted_r
 
 def _parse_time(text: str) -> datetime:
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _valid_uuid(text: str) -> str | None:
@@ -58,7 +58,7 @@ class NotionFake(NotionPages, FakeServer):
         self.tokens = set(tokens)
         #: token -> database ids it may open; a token absent here may open everything.
         self.shared: dict[str, set[str]] = {}
-        self.now = now or datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
+        self.now = now or datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
         self.integration = "syncd tests"
         #: 429s say ``Retry-After`` in whole seconds like Notion; tests may allow fractions.
         self.fractional_retry_after = False
@@ -72,7 +72,9 @@ class NotionFake(NotionPages, FakeServer):
         self.route("POST", f"{v1}/databases/(?P<id>[^/]+)/query", "databases.query", self._old_query)
         self.route("GET", f"{v1}/data_sources/(?P<id>[^/]+)", "data_sources.retrieve", self._data_source)
         self.route("POST", f"{v1}/data_sources/(?P<id>[^/]+)/query", "data_sources.query", self._query)
-        self.route("GET", f"{v1}/pages/(?P<id>[^/]+)/properties/(?P<prop>.+)", "pages.properties.retrieve", self._property)
+        self.route(
+            "GET", f"{v1}/pages/(?P<id>[^/]+)/properties/(?P<prop>.+)", "pages.properties.retrieve", self._property
+        )
         self.route("GET", f"{v1}/pages/(?P<id>[^/]+)", "pages.retrieve", self._page)
         self.route("PATCH", f"{v1}/pages/(?P<id>[^/]+)", "pages.update", self._update)
         self.route("POST", f"{v1}/comments", "comments.create", self._comment)
@@ -83,7 +85,7 @@ class NotionFake(NotionPages, FakeServer):
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
-    def start(self) -> "NotionFake":
+    def start(self) -> NotionFake:
         super().start()
         fake = self
         assert self._httpd is not None
@@ -98,21 +100,36 @@ class NotionFake(NotionPages, FakeServer):
         if code == "FAULT":
             code = _ERROR_CODES.get(status, "internal_server_error")
             message = {529: "Notion is overloaded; try again later."}.get(status, message)
-        body = {"object": "error", "status": status, "code": code, "message": message, **extra, "request_id": str(uuid.uuid4())}
+        body = {
+            "object": "error",
+            "status": status,
+            "code": code,
+            "message": message,
+            **extra,
+            "request_id": str(uuid.uuid4()),
+        }
         return Response(status, body)
 
     def rate_limited(self, request: Request, wait: float) -> Response:
         after = f"{wait:.3f}" if self.fractional_retry_after else str(max(0, math.ceil(wait)))
-        response = self.error_body(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.")
+        response = self.error_body(
+            429, "rate_limited", "You have been rate limited. Please try again in a few minutes."
+        )
         response.headers["retry-after"] = after
         return response
 
     def authorize(self, request: Request) -> None:
         version = request.headers.get("notion-version")
         if not version:
-            raise HTTPError(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.")
+            raise HTTPError(
+                400,
+                "missing_version",
+                "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.",
+            )
         if version not in VERSIONS:
-            raise HTTPError(400, "validation_error", f"Notion-Version header failed validation: unsupported version `{version}`.")
+            raise HTTPError(
+                400, "validation_error", f"Notion-Version header failed validation: unsupported version `{version}`."
+            )
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             raise HTTPError(401, "unauthorized", "API token is invalid.")
@@ -134,7 +151,11 @@ class NotionFake(NotionPages, FakeServer):
     def _uuid(self, text: str, what: str) -> str:
         ident = _valid_uuid(text)
         if ident is None:
-            raise HTTPError(400, "validation_error", f"path failed validation: path.{what} should be a valid uuid, instead was `\"{text}\"`.")
+            raise HTTPError(
+                400,
+                "validation_error",
+                f'path failed validation: path.{what} should be a valid uuid, instead was `"{text}"`.',
+            )
         return ident
 
     def _may_open(self, request: Request, db_id: str) -> bool:
@@ -162,6 +183,7 @@ class NotionFake(NotionPages, FakeServer):
             if unquote(p["id"]) == unquote(key):
                 return name, p
         return None
+
     # -- handlers ----------------------------------------------------------------------------
 
     def _database(self, request: Request) -> dict[str, Any]:
@@ -212,10 +234,18 @@ class NotionFake(NotionPages, FakeServer):
         body = request.json() or {}
         version = self._version(request)
         if "archived" in body and version != "2025-09-03":
-            raise HTTPError(400, "validation_error", "body failed validation: body.archived is not a valid parameter for this version; use in_trash.")
+            raise HTTPError(
+                400,
+                "validation_error",
+                "body failed validation: body.archived is not a valid parameter for this version; use in_trash.",
+            )
         size = body.get("page_size", 100)
         if not isinstance(size, int) or not 1 <= size <= 100:
-            raise HTTPError(400, "validation_error", f"body failed validation: body.page_size should be ≤ `100`, instead was `{size}`.")
+            raise HTTPError(
+                400,
+                "validation_error",
+                f"body failed validation: body.page_size should be ≤ `100`, instead was `{size}`.",
+            )
         only = self._only(request, ds)
         match = self._filter(ds, body.get("filter"))
         trashed = bool(body.get("in_trash"))
@@ -225,10 +255,14 @@ class NotionFake(NotionPages, FakeServer):
             try:
                 start = int(base64.urlsafe_b64decode(body["start_cursor"].split(":", 2)[2] + "==").decode())
             except (ValueError, IndexError):
-                raise HTTPError(400, "validation_error", "body failed validation: body.start_cursor should be a valid cursor.") from None
-        chunk = ids[start:start + size]
+                raise HTTPError(
+                    400, "validation_error", "body failed validation: body.start_cursor should be a valid cursor."
+                ) from None
+        chunk = ids[start : start + size]
         more = start + size < len(ids)
-        cursor = f"s:{ident}:{base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip('=')}" if more else None
+        cursor = (
+            f"s:{ident}:{base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip('=')}" if more else None
+        )
         return {"object": "list", "results": [self.render_page(i, version, only) for i in chunk], "next_cursor": cursor,
                 "has_more": more, "type": "page_or_data_source", "page_or_data_source": {}, "request_id": str(uuid.uuid4())}  # fmt: skip
 
@@ -242,12 +276,16 @@ class NotionFake(NotionPages, FakeServer):
         if f.get("timestamp") in ("last_edited_time", "created_time"):
             field = "edited" if f["timestamp"] == "last_edited_time" else "created"
             cond = f.get(f["timestamp"]) or {}
-            (op, raw), = cond.items()
+            ((op, raw),) = cond.items()
             at = _parse_time(raw)
             ops = {"on_or_after": lambda t: t >= at, "after": lambda t: t > at, "before": lambda t: t < at,
                    "on_or_before": lambda t: t <= at, "equals": lambda t: t == at}  # fmt: skip
             if op not in ops:
-                raise HTTPError(400, "validation_error", f"body failed validation: body.filter.{f['timestamp']}.{op} is not supported.")
+                raise HTTPError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: body.filter.{f['timestamp']}.{op} is not supported.",
+                )
             return lambda page: ops[op](page[field].replace(second=0, microsecond=0))
         found = self._find_prop(ds, f.get("property", ""))
         if found is None:
@@ -257,7 +295,7 @@ class NotionFake(NotionPages, FakeServer):
         cond = f.get(kind)
         if not isinstance(cond, dict):
             raise HTTPError(400, "validation_error", f"body failed validation: filter for {name} should use `{kind}`.")
-        (op, arg), = cond.items()
+        ((op, arg),) = cond.items()
 
         def test(page: dict[str, Any]) -> bool:
             value = self._plain(page["properties"][name])
@@ -281,11 +319,17 @@ class NotionFake(NotionPages, FakeServer):
         value = page["properties"][name]
         kind = value["type"]
         if kind not in ("relation", "people", "title", "rich_text"):
-            return {"object": "property_item", "id": prop["id"], "type": kind, kind: value[kind], "request_id": str(uuid.uuid4())}
+            return {
+                "object": "property_item",
+                "id": prop["id"],
+                "type": kind,
+                kind: value[kind],
+                "request_id": str(uuid.uuid4()),
+            }
         items = value[kind]
         size = int(request.arg("page_size") or 25)
         start = int(request.arg("start_cursor") or 0)
-        chunk = items[start:start + size]
+        chunk = items[start : start + size]
         more = start + size < len(items)
         results = [{"object": "property_item", "type": kind, "id": prop["id"], kind: item} for item in chunk]
         return {"object": "list", "results": results, "next_cursor": str(start + size) if more else None,
@@ -302,9 +346,15 @@ class NotionFake(NotionPages, FakeServer):
             allowed.add("archived")
         extra = set(body) - allowed
         if extra:
-            raise HTTPError(400, "validation_error", f"body failed validation: body.{sorted(extra)[0]} should be not present.")
-        if page["in_trash"] and not body.get("in_trash") is False:
-            raise HTTPError(400, "validation_error", "Can't edit block that is archived. You must unarchive the block before editing.")
+            raise HTTPError(
+                400, "validation_error", f"body failed validation: body.{sorted(extra)[0]} should be not present."
+            )
+        if page["in_trash"] and body.get("in_trash") is not False:
+            raise HTTPError(
+                400,
+                "validation_error",
+                "Can't edit block that is archived. You must unarchive the block before editing.",
+            )
         ds = self.data_sources[page["ds"]]
         changes: dict[str, dict[str, Any]] = {}
         for key, value in (body.get("properties") or {}).items():
@@ -319,7 +369,6 @@ class NotionFake(NotionPages, FakeServer):
             page["in_trash"] = bool(body.get("in_trash", body.get("archived")))
         page["edited"] = self.now
         return {**self.render_page(ident, version), "request_id": str(uuid.uuid4())}
-
 
     def _comment(self, request: Request) -> dict[str, Any]:
         body = request.json() or {}

@@ -24,10 +24,17 @@ import math
 import threading
 from typing import Any
 
-from ._sheets_cells import Book, Cell, Sheet, apply_request, raw_cell, render, typed
-from ._sheets_cells import show_number  # noqa: F401 - still importable from here
-from ._sheets_ranges import a1, formats, resolve, value_range
-from ._sheets_ranges import col_letters, query_ranges, quote_title  # noqa: F401 - still importable from here
+from ._sheets_cells import (
+    Book,
+    Cell,
+    Sheet,
+    apply_request,
+    raw_cell,
+    render,
+    show_number,  # noqa: F401 - still importable from here
+    typed,
+)
+from ._sheets_ranges import a1, col_letters, formats, query_ranges, quote_title, resolve, value_range  # noqa: F401 - still importable from here
 from .server import FakeServer, HTTPError, Request, Response
 
 __all__ = ["FakeSheets", "Cell", "Sheet", "Book", "a1", "col_letters"]
@@ -47,8 +54,11 @@ def _throwaway_key() -> str:
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _KEY_PEM.append(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()).decode())
+        _KEY_PEM.append(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+        )
     return _KEY_PEM[0]
 
 
@@ -173,9 +183,17 @@ class FakeSheets(FakeServer):
     # -- Google's shapes -----------------------------------------------------------
 
     def error_body(self, status: int, code: str, message: str, **extra: Any) -> Response:
-        google = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
-                  504: "DEADLINE_EXCEEDED"}
+        google = {
+            400: "INVALID_ARGUMENT",
+            401: "UNAUTHENTICATED",
+            403: "PERMISSION_DENIED",
+            404: "NOT_FOUND",
+            429: "RESOURCE_EXHAUSTED",
+            500: "INTERNAL",
+            502: "UNAVAILABLE",
+            503: "UNAVAILABLE",
+            504: "DEADLINE_EXCEEDED",
+        }
         if code == "FAULT":
             code = google.get(status, "UNKNOWN")
             message = {500: "Internal error encountered.", 503: "The service is currently unavailable."}.get(
@@ -188,7 +206,9 @@ class FakeSheets(FakeServer):
     def rate_limited(self, request: Request, wait: float) -> Response:
         headers = {"Retry-After": str(max(1, math.ceil(wait)))} if self.retry_after_header and wait else {}
         if self.html_429:
-            return Response(429, b"<html><body>Too Many Requests</body></html>", {"content-type": "text/html", **headers})
+            return Response(
+                429, b"<html><body>Too Many Requests</body></html>", {"content-type": "text/html", **headers}
+            )
         response = self.error_body(
             429,
             "RESOURCE_EXHAUSTED",
@@ -299,9 +319,18 @@ class FakeSheets(FakeServer):
                 400,
                 "INVALID_ARGUMENT",
                 f"Invalid value at 'data.values' (type.googleapis.com/google.protobuf.ListValue), {json.dumps(values)}",
-                details=[{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
-                    {"field": "data.values", "description": "Invalid value at 'data.values' "
-                     f"(type.googleapis.com/google.protobuf.ListValue), {json.dumps(values)}"}]}],
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [
+                            {
+                                "field": "data.values",
+                                "description": "Invalid value at 'data.values' "
+                                f"(type.googleapis.com/google.protobuf.ListValue), {json.dumps(values)}",
+                            }
+                        ],
+                    }
+                ],
             )
         sheet, r0, c0, _, _ = resolve(book, text)
         height, width = len(values), max((len(r) for r in values), default=0)

@@ -21,7 +21,14 @@ from collections import deque
 from typing import Any
 
 from tests.fakes._trello_board import (
-    BOARD_FIELDS, CAP, CARD_FIELDS, LABEL_FIELDS, LIST_CARD_FIELDS, LIST_FIELDS, _NOT_FOUND, TrelloBoards,
+    _NOT_FOUND,
+    BOARD_FIELDS,
+    CAP,
+    CARD_FIELDS,
+    LABEL_FIELDS,
+    LIST_CARD_FIELDS,
+    LIST_FIELDS,
+    TrelloBoards,
 )
 from tests.fakes.server import FakeServer, HTTPError, RateLimit, Request, Response
 
@@ -35,7 +42,9 @@ _OAUTH = re.compile(r'(oauth_consumer_key|oauth_token)="([^"]*)"')
 class TrelloRateLimit(RateLimit):
     """Trello's two limits: ``per_token`` and ``per_key`` requests per ``period``."""
 
-    def __init__(self, per_token: int = 100, per_key: int = 300, period: float = 10.0, retry_after: float | None = None):
+    def __init__(
+        self, per_token: int = 100, per_key: int = 300, period: float = 10.0, retry_after: float | None = None
+    ):
         super().__init__(per_token, period, retry_after)
         self.per_key = per_key
         self._local = threading.local()
@@ -157,7 +166,9 @@ class TrelloFake(TrelloBoards, FakeServer):
         return Response(status, message, {"content-type": "text/plain; charset=utf-8", **self._rate_headers(None)})
 
     def rate_limited(self, request: Request, wait: float) -> Response:
-        code = self.rate_limit.last_code() if isinstance(self.rate_limit, TrelloRateLimit) else "API_TOKEN_LIMIT_EXCEEDED"
+        code = (
+            self.rate_limit.last_code() if isinstance(self.rate_limit, TrelloRateLimit) else "API_TOKEN_LIMIT_EXCEEDED"
+        )
         response = self.error_body(429, code, "Rate limit exceeded")
         if self.retry_after_header and wait:
             response.headers["Retry-After"] = str(max(1, round(wait)))
@@ -248,7 +259,9 @@ class TrelloFake(TrelloBoards, FakeServer):
         return self._board_checklists(self._board(r.params["board"])["id"], r)
 
     def _get_card(self, r: Request) -> Any:
-        return self._card_json(self._card(r.params["card"]), _fields(r.arg("fields"), CARD_FIELDS), _bool(r.arg("customFieldItems")))
+        return self._card_json(
+            self._card(r.params["card"]), _fields(r.arg("fields"), CARD_FIELDS), _bool(r.arg("customFieldItems"))
+        )
 
     def _put_card(self, r: Request) -> Any:
         card = self._card(r.params["card"])
@@ -278,7 +291,12 @@ class TrelloFake(TrelloBoards, FakeServer):
         if value in ("", {}, None) and not id_value:
             items.pop(field_id, None)  # clearing
             return {"_value": None}
-        item = items.get(field_id) or {"id": self.new_id(), "idCustomField": field_id, "idModel": card["id"], "modelType": "card"}
+        item = items.get(field_id) or {
+            "id": self.new_id(),
+            "idCustomField": field_id,
+            "idModel": card["id"],
+            "modelType": "card",
+        }
         item.pop("value", None), item.pop("idValue", None)
         if f["type"] == "list":
             if id_value not in {o["id"] for o in f.get("options", [])}:
@@ -305,7 +323,9 @@ class TrelloFake(TrelloBoards, FakeServer):
             value, id_value = data.get("value"), data.get("idValue")
         else:  # form or query: value[text]=cool, idValue=...
             pairs = {**{k: v[0] for k, v in r.form().items()}, **{k: v[0] for k, v in r.query.items()}}
-            value = {m.group(1): v for k, v in pairs.items() if (m := re.fullmatch(r"value\[(\w+)\]", k))} or pairs.get("value")
+            value = {m.group(1): v for k, v in pairs.items() if (m := re.fullmatch(r"value\[(\w+)\]", k))} or pairs.get(
+                "value"
+            )
             id_value = pairs.get("idValue")
         return self._set_item(card, r.params["field"], value, id_value)
 
@@ -381,7 +401,9 @@ class TrelloFake(TrelloBoards, FakeServer):
 
     def _get_options(self, r: Request) -> Any:
         f = self._get(self.fields, r.params["field"])
-        return [{"color": o["color"], "pos": o["pos"], "_id": o["id"], "value": o["value"]} for o in f.get("options", [])]
+        return [
+            {"color": o["color"], "pos": o["pos"], "_id": o["id"], "value": o["value"]} for o in f.get("options", [])
+        ]
 
     def _post_field(self, r: Request) -> Any:
         board = self._board(r.arg("idModel") or "")

@@ -62,6 +62,8 @@ class WebhookReceiver(FakeServer):
             while not predicate(self.messages):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"webhook: condition not met in {timeout}s; got {[m.text for m in self.messages]}")
+                    raise AssertionError(
+                        f"webhook: condition not met in {timeout}s; got {[m.text for m in self.messages]}"
+                    )
                 self._arrived.wait(left)
             return list(self.messages)
