@@ -10,9 +10,11 @@ progress and score, which are fractions everywhere in syncd.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from syncd.diff import normalise_fraction, normalise_number, normalise_status
 from syncd.model import KPI, ItemError, KeyResult, Objective
@@ -23,8 +25,30 @@ from ._notion_props import TEXT_LIMIT, WRITABLE, Prop, RenderError, extract, pla
 
 __all__ = [
     "OKR_DEFAULTS", "KPI_DEFAULTS", "OBJECTIVE_READS", "KEY_RESULT_READS", "KPI_READS", "TEXT_LIMIT", "WRITABLE",
-    "Prop", "RenderError", "plain", "extract", "build_okrs", "build_kpis", "render", "colour_of_label", "row_kind",
+    "Prop", "RenderError", "parse_database_id", "plain", "extract", "build_okrs", "build_kpis", "render", "colour_of_label", "row_kind",
 ]  # fmt: skip
+
+_HEX32 = re.compile(r"([0-9a-fA-F]{32})(?![0-9a-fA-F])")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+def parse_database_id(text: str) -> str:
+    """A database (or data source) id from an id or a Notion URL, in dashed form."""
+    text = (text or "").strip()
+    if _UUID.match(text):
+        raw = text.replace("-", "")
+    else:
+        path = urlsplit(text).path if "://" in text or text.startswith("www.") else text.split("?")[0]
+        found = _HEX32.findall(path.replace("-", ""))
+        if not found:
+            raise ValueError(
+                f"{text!r} is not a Notion database id or URL; copy the database's link "
+                "(••• → Copy link) or its 32-character id"
+            )
+        raw = found[-1]
+    raw = raw.lower()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
 
 #: model field = default property name (a database may have only some of them).
 OKR_DEFAULTS = {

@@ -29,6 +29,8 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: The longest duration any setting takes (a year and a day): more is a typo.
+_MAX_DURATION = timedelta(days=366)
 
 
 class ConfigError(Exception):
@@ -45,20 +47,118 @@ class ConfigError(Exception):
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
 
+def _show_duration(d: timedelta) -> str:
+    seconds = d.total_seconds()
+    for unit in ("w", "d", "h", "m", "s"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{round(seconds * 1000)}ms"
+
+
 def parse_duration(value: Any) -> timedelta:
-    """``30s``, ``15m``, ``1h``, ``1d``, ``2w`` (a bare number is seconds)."""
+    """``30s``, ``15m``, ``1h``, ``1d``, ``2w``, ``500ms``: a number with its unit.
+
+    A bare number is refused: ``interval = 15`` could mean seconds or minutes.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        raise ValueError(f"a bare number has no unit; write it with one, such as {value}s or {value}m")
     if isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
-    raise ValueError(f"expected a duration such as 30s, 15m, 1h or 1d, got {value!r}")
+            try:
+                seconds = float(m.group(1)) * _UNITS[m.group(2)]
+                if seconds > _MAX_DURATION.total_seconds():
+                    raise OverflowError
+                return timedelta(seconds=seconds)
+            except (OverflowError, ValueError):
+                raise ValueError(f"too long; at most {_show_duration(_MAX_DURATION)}") from None
+    raise ValueError("expected a duration such as 30s, 15m, 1h or 1d")
+
+
+def _duration(low: timedelta, high: timedelta = _MAX_DURATION, example: str = "15m") -> Any:
+    """A duration setting between ``low`` and ``high`` (inclusive)."""
+
+    def check(value: Any) -> timedelta:
+        d = parse_duration(value)
+        if not low <= d <= high:
+            raise ValueError(
+                f"out of range; give {_show_duration(low) if low else '0s'} to {_show_duration(high)}, "
+                f"such as {example!r}"
+            )
+        return d
+
+    return Annotated[timedelta, BeforeValidator(check)]
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: How often a source is synced; the fakes in tests pass fractions of a second.
+Interval = _duration(timedelta(milliseconds=100), example="15m")
+Timeout = _duration(timedelta(milliseconds=100), timedelta(minutes=10), example="30s")
+Span = _duration(timedelta(0), example="1d")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``127.0.0.1:9321`` or ``[::1]:9321`` as (host, port); ValueError says what is expected.
+
+    The one check of ``[syncd] listen``: the config refuses what the service could not bind.
+    """
+    host, sep, port = str(text).strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected host:port such as 127.0.0.1:9321 (port 0 to 65535)")
+    return host, int(port)
+
+
+#: What a variable name looks like; anything else in a ``*_env`` key is refused.
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_TOKEN_PREFIXES = ("ntn_", "secret_", "atta", "xox", "ya29.", "ghp_", "github_pat_", "sk-", "1/", "2/")
+
+
+def _env_name(value: Any) -> Any:
+    """A ``*_env`` key names a variable; a token pasted there is refused without echoing it."""
+    if not isinstance(value, str):
+        return value
+    v = value.strip()
+    looks_secret = (
+        not _ENV_NAME.match(v)
+        or v.lower().startswith(_TOKEN_PREFIXES)
+        or (len(v) >= 20 and any(c.isdigit() for c in v) and any(c.islower() for c in v))
+    )
+    if looks_secret:
+        raise ValueError(
+            "this is not the name of an environment variable (it looks like a secret itself, so it is not "
+            'shown); put the secret in a variable and name the variable here, such as "NOTION_TOKEN"'
+        )
+    return v
+
+
+EnvName = Annotated[str, BeforeValidator(_env_name)]
+
+
+def _text_encoding(value: Any) -> Any:
+    import codecs
+
+    if isinstance(value, str):
+        try:
+            info = codecs.lookup(value)
+        except LookupError:
+            raise ValueError("unknown text encoding; use one such as utf-8, utf-8-sig, cp1252 or latin-1") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError("not a text encoding; use one such as utf-8, cp1252 or latin-1")
+    return value
+
+
+def _notion_id(value: Any) -> Any:
+    if isinstance(value, str):
+        from syncd.mappings.notion import parse_database_id
+
+        parse_database_id(value)  # its ValueError says what is expected
+    return value
+
+
+NotionId = Annotated[str, BeforeValidator(_notion_id)]
 
 
 class _Strict(BaseModel):
@@ -71,7 +171,7 @@ class _Strict(BaseModel):
 class _Source(_Strict):
     name: str
     #: How often `syncd run` syncs this source; default ``[syncd].interval``.
-    interval: Duration | None = None
+    interval: Interval | None = None
 
 
 class _TableSource(_Source):
@@ -86,7 +186,7 @@ class CsvSource(_TableSource):
     type: Literal["csv"]
     path: Path
     delimiter: str = Field(default=",", min_length=1, max_length=1)
-    encoding: str = "utf-8"
+    encoding: Annotated[str, BeforeValidator(_text_encoding)] = "utf-8"
 
 
 class XlsxSource(_TableSource):
@@ -100,7 +200,7 @@ class SheetsSource(_TableSource):
     #: A spreadsheet key or its URL.
     spreadsheet: str
     worksheet: str | None = None
-    credentials_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
+    credentials_env: EnvName = "GOOGLE_APPLICATION_CREDENTIALS"
     base_url: str | None = None
     #: Also colour the background of Status cells green/amber/red.
     colour: bool = False
@@ -109,27 +209,27 @@ class SheetsSource(_TableSource):
 class NotionSource(_Source):
     type: Literal["notion"]
     #: KPI sources: the KPI database.
-    database: str | None = None
+    database: NotionId | None = None
     #: OKR sources: the objectives and key results databases (may be one
     #: database with a ``Type`` select telling them apart).
-    objectives: str | None = None
-    key_results: str | None = None
-    token_env: str = "NOTION_TOKEN"
+    objectives: NotionId | None = None
+    key_results: NotionId | None = None
+    token_env: EnvName = "NOTION_TOKEN"
     base_url: str | None = None
     notion_version: str = "2025-09-03"
     #: model field = property name or id.
     properties: dict[str, str] = Field(default_factory=dict)
     comment_on_change: bool = False
     #: How often a warm run re-reads everything instead of only edited pages.
-    full_refresh: Duration = timedelta(days=1)
+    full_refresh: Span = timedelta(days=1)
 
 
 class TrelloSource(_Source):
     type: Literal["trello"]
     #: A board id, short link or URL.
     board: str
-    key_env: str = "TRELLO_API_KEY"
-    token_env: str = "TRELLO_TOKEN"
+    key_env: EnvName = "TRELLO_API_KEY"
+    token_env: EnvName = "TRELLO_TOKEN"
     base_url: str | None = None
     cycle: str | None = None
     progress_scale: Literal[1, 100] = 1
@@ -151,19 +251,26 @@ OkrSourceConfig = Annotated[
 class SyncdSection(_Strict):
     state: Path = Path("syncd.db")
     timezone: str = "UTC"
-    interval: Duration = timedelta(minutes=15)
+    interval: Interval = timedelta(minutes=15)
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
     #: ``host:port`` for /healthz and /metrics; off when absent.
     listen: str | None = None
     #: Per HTTP request.
-    timeout: Duration = timedelta(seconds=30)
+    timeout: Timeout = timedelta(seconds=30)
     #: Attempts per request before a transient failure fails the source.
     retries: int = Field(default=6, ge=1, le=20)
     #: Longest single wait between attempts; a longer Retry-After defers the rest
     #: of the source's work to its next pass.
-    max_retry_wait: Duration = timedelta(seconds=60)
+    max_retry_wait: Span = timedelta(seconds=60)
     #: A source failing this many passes in a row makes /healthz answer 503.
     unhealthy_after: int = Field(default=3, ge=1)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_listen(v)
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -187,7 +294,7 @@ class OkrSection(_Strict):
 
 
 class KpiSection(_Strict):
-    stale_grace: Duration = timedelta(days=1)
+    stale_grace: Span = timedelta(days=1)
 
 
 class LimitsSection(_Strict):
@@ -203,7 +310,7 @@ class AlertConfig(_Strict):
     name: str = "alerts"
     #: The webhook URL, or (better, since it is a secret) the variable holding it.
     url: str | None = None
-    url_env: str | None = None
+    url_env: EnvName | None = None
     #: Send a message when a KPI or key result changes colour.
     on_change: bool = True
     #: Weekly digest: day of the week and hour (in [syncd].timezone); off when absent.
@@ -274,6 +381,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError([f"no configuration file at {path}; pass --config FILE or set SYNCD_CONFIG"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], path) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"not UTF-8 text (byte {e.start}); save the file as UTF-8"], path) from None
     except OSError as e:
         raise ConfigError([f"cannot read it: {e.strerror}"], path) from None
     for reserved in ("base_dir", "path"):
@@ -300,6 +409,7 @@ def _cross_checks(config: Config) -> list[str]:
         if src.name in seen:
             problems.append(f"{key}.name: {src.name!r} is already the name of {seen[src.name]}; names must be unique")
         seen[src.name] = key
+        problems.extend(_field_names(key, role, src))
         if isinstance(src, NotionSource):
             if role == "kpis" and not src.database:
                 problems.append(f"{key}.database: missing; give the id or URL of the KPI database")
@@ -314,6 +424,31 @@ def _cross_checks(config: Config) -> list[str]:
         if not (alert.url or alert.url_env):
             problems.append(f"alerts[{i}].url_env: missing; name the variable that holds the webhook URL")
     return problems
+
+
+def _field_names(key: str, role: str, src: Any) -> list[str]:
+    """``columns``, ``properties`` and ``fields`` map model fields: each key must be one."""
+    if isinstance(src, _TableSource):
+        from syncd.mappings.table import KPI_COLUMNS, OKR_COLUMNS
+
+        table, valid = "columns", KPI_COLUMNS if role == "kpis" else OKR_COLUMNS
+        given = src.columns
+    elif isinstance(src, NotionSource):
+        from syncd.mappings.notion import KPI_DEFAULTS, OKR_DEFAULTS
+
+        table, valid = "properties", KPI_DEFAULTS if role == "kpis" else OKR_DEFAULTS
+        given = src.properties
+    elif isinstance(src, TrelloSource):
+        from syncd.mappings.trello import DEFAULT_NAMES
+
+        table, valid, given = "fields", DEFAULT_NAMES, src.fields
+    else:
+        return []
+    return [
+        f"{key}.{table}.{name}: not a field syncd maps; the fields are {', '.join(valid)}"
+        for name in given
+        if name not in valid
+    ]
 
 
 _TAGS = {"csv", "xlsx", "sheets", "notion", "trello"}
@@ -343,7 +478,8 @@ def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
             msg = 'missing type; say type = "csv", "xlsx", "sheets", "notion" or "trello"'
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            if "input" in e and not isinstance(e["input"], (dict, list)):
+            secret = bool(parts) and parts[-1].endswith("_env")  # never echo what may be a token
+            if "input" in e and not isinstance(e["input"], (dict, list)) and not secret:
                 msg += f" (got {e['input']!r})"
         out.append(f"{key}: {msg}")
     return out

@@ -28,7 +28,7 @@ from .alerts import Alerts
 from .config import Config, ConfigError, load_config
 from .lock import LockError, hold
 from .logs import Redactor, secret_values, setup_logging
-from .observe import HealthServer, Metrics, parse_listen
+from .observe import HealthServer, Metrics
 from .scheduler import PassResult, Scheduler, Slot
 from .state import StateStore
 
@@ -58,12 +58,6 @@ def run(config: Config, *, log_format: str | None = None) -> int:
     setup_logging(log_format, redactor)
     # The daemon's own line for each pass says what the engine's warning would.
     logging.getLogger("syncd.engine").setLevel(logging.ERROR)
-    if config.syncd.listen:
-        try:
-            parse_listen(config.syncd.listen)
-        except ValueError as e:
-            log.error("configuration %s is wrong: %s", config.path, e)
-            return 2
     try:
         with hold(config.state_path):
             return Daemon(config, redactor).serve()

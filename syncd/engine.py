@@ -229,6 +229,10 @@ def sync(
             except SourceError as e:
                 _fail(outcome, errors, str(e), "failed")
                 continue
+            except Exception as e:  # noqa: BLE001 - a bug or an unforeseen answer fails this source only
+                log.debug("reading %s raised", cfg.name, exc_info=True)
+                _fail(outcome, errors, f"could not be read ({type(e).__name__}: {e}); nothing written", "failed")
+                continue
             outcome.notes.extend(result.notes)
             kpis.extend(result.kpis)
             objectives.extend(result.objectives)
@@ -333,6 +337,10 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
         return []
     except SourceError as e:
         _fail(outcome, errors, f"nothing written: {e}", "failed")
+        return []
+    except Exception as e:  # noqa: BLE001 - a bug or an unforeseen answer fails this source only
+        log.debug("writing %s raised", source.name, exc_info=True)
+        _fail(outcome, errors, f"nothing written ({type(e).__name__}: {e})", "failed")
         return []
     unwritten: set[tuple[str, str | None]] = set()
     for f in failed:

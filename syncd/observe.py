@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from .config import parse_listen
+
 __all__ = ["Metrics", "HealthServer", "parse_listen"]
 
 log = logging.getLogger("syncd.observe")
@@ -107,15 +109,6 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``127.0.0.1:9321`` or ``[::1]:9321`` as (host, port); ValueError says what is expected."""
-    host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"syncd.listen: expected host:port such as 127.0.0.1:9321, got {text!r}")
-    return host, int(port)
 
 
 class HealthServer:

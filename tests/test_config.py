@@ -78,9 +78,7 @@ def test_secrets_are_not_config_keys(tmp_path):
     assert "secret_abc" not in str(e.value)
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), ("1d", 86400), ("500ms", 0.5), (45, 45)]
-)
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), ("1d", 86400), ("500ms", 0.5)])
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 

@@ -130,7 +130,7 @@ def test_secret_values_are_those_the_config_names(tmp_path):
         write_config(
             tmp_path / "c.toml",
             (
-                '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "abc"\ntoken_env = "OPS_NOTION"\n\n'
+                '[[okrs]]\nname = "n"\ntype = "notion"\nobjectives = "0123456789abcdef0123456789abcdef"\ntoken_env = "OPS_NOTION"\n\n'
                 '[[alerts]]\nurl_env = "HOOK"\n'
             ),
         )
@@ -197,7 +197,7 @@ def test_parse_listen():
     assert parse_listen("127.0.0.1:9321") == ("127.0.0.1", 9321)
     assert parse_listen("[::1]:0") == ("::1", 0)
     for bad in ("9321", "localhost", "host:port", ":80"):
-        with pytest.raises(ValueError, match="syncd.listen: expected host:port"):
+        with pytest.raises(ValueError, match="expected host:port"):
             parse_listen(bad)
 
 

@@ -181,7 +181,7 @@ def test_unknown_column_field_is_reported(tmp_path, syncd):
     run = syncd(
         "sync", "--config", _config(tmp_path, extra='columns = { vaule = "Value" }\n'), "--now", NOW, "--format", "json"
     )
-    assert run.code == 1 and "unknown field(s) vaule" in run.json["errors"][0]["message"]
+    assert run.code == 2 and "kpis[0].columns.vaule: not a field syncd maps; the fields are id, name, value" in run.err
 
 
 def test_a_temporary_file_left_by_a_killed_write_is_cleaned_up(tmp_path, syncd):

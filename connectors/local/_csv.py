@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Record", "iter_records", "parse_records", "render_field"]
+__all__ = ["Record", "UnterminatedQuote", "iter_records", "parse_records", "render_field"]
+
+
+class UnterminatedQuote(ValueError):
+    """A quoted field never closes: the rest of the file would be swallowed into it."""
+
+    def __init__(self, row: int, line: int, column: int):
+        self.row, self.line, self.column = row, line, column
+        super().__init__(f"row {row} (line {line}) opens a quote in field {column} that is never closed")
 
 
 @dataclass
@@ -40,12 +48,17 @@ def iter_records(text: str, delimiter: str = ",") -> Iterator[Record]:
     """Records one at a time, so a read holds one row, not the whole table."""
     pattern = _field_pattern(delimiter)
     i, n = 0, len(text)
+    row = 0
     while i < n:
         record = Record()
+        row += 1
         while True:
             m = pattern.match(text, i)
             assert m is not None  # the bare branch matches the empty string
             if m.group(4) is None:
+                if not m.group(2):
+                    line = text.count("\n", 0, i) + 1
+                    raise UnterminatedQuote(row, line, len(record.values) + 1)
                 value = m.group(1).replace('""', '"') + m.group(3)
             else:
                 value = m.group(4)

@@ -21,7 +21,7 @@ from syncd.mappings.table import TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Role, SourceContext, SourceError
 
-from ._csv import Record, iter_records, render_field
+from ._csv import Record, UnterminatedQuote, iter_records, render_field
 
 __all__ = ["CsvFile", "XlsxFile", "open"]
 
@@ -128,6 +128,15 @@ class CsvFile(_LocalFile):
     def _records(self, text: str) -> Iterator[Record]:
         """The file's records, refusing a header that looks separated by another delimiter."""
         header_at = self.config.header_row - 1
+        try:
+            yield from self._checked(text, header_at)
+        except UnterminatedQuote as e:
+            raise SourceError(
+                f"{self.path}: {e} (column {col_letters(e.column - 1)}), so every row after it would be lost; "
+                "close the quote or remove it, then sync again (nothing was read or written)"
+            ) from None
+
+    def _checked(self, text: str, header_at: int) -> Iterator[Record]:
         for index, record in enumerate(iter_records(text, self.config.delimiter)):
             if index == header_at and len(record.values) == 1:
                 for other in (";", "\t", "|"):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-from syncd.mappings.notion import WRITABLE, Prop
+from syncd.mappings.notion import WRITABLE, Prop, parse_database_id
 
 __all__ = ["parse_id", "compact", "resolve", "props_to_json", "props_from_json"]
 
@@ -36,22 +36,8 @@ for _f in ("start", "target", "weight", "progress", "score", "value", "green", "
     _READABLE[_f] = _NUMERIC
 
 
-def parse_id(text: str) -> str:
-    """A database (or data source) id from an id or a Notion URL, in dashed form."""
-    text = (text or "").strip()
-    if _UUID.match(text):
-        raw = text.replace("-", "")
-    else:
-        path = urlsplit(text).path if "://" in text or text.startswith("www.") else text.split("?")[0]
-        found = _HEX32.findall(path.replace("-", ""))
-        if not found:
-            raise ValueError(
-                f"{text!r} is not a Notion database id or URL; copy the database's link "
-                "(••• → Copy link) or its 32-character id"
-            )
-        raw = found[-1]
-    raw = raw.lower()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+#: A database (or data source) id from an id or a Notion URL (the config checks it at load).
+parse_id = parse_database_id
 
 
 def compact(data_source: Mapping[str, Any]) -> dict[str, Any]:

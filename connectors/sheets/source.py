@@ -229,7 +229,7 @@ class SheetsTable:
             self.key,
             params={"includeGridData": "false", "fields": _METADATA_FIELDS},
         )
-        sheets = sorted(meta.get("sheets") or [], key=lambda s: s["properties"].get("index", 0))
+        sheets = sorted(_worksheets(meta, self._where()), key=lambda s: s["properties"].get("index", 0))
         if not sheets:
             raise SourceError(f"{self._where()} has no worksheets")
         by_title = {s["properties"]["title"]: s for s in sheets}
@@ -259,8 +259,8 @@ class SheetsTable:
             [sheet_range(t) for t in titles],
             params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
         )
-        ranges = answer.get("valueRanges")
-        if not isinstance(ranges, list) or len(ranges) != len(titles):
+        ranges = answer.get("valueRanges") if isinstance(answer, dict) else None
+        if not isinstance(ranges, list) or len(ranges) != len(titles) or not all(_is_range(r) for r in ranges):
             raise SourceError(f"{self._where()}: values:batchGet answered without the {len(titles)} ranges asked for")
         now = time.monotonic()
         result = None
@@ -436,6 +436,35 @@ class SheetsTable:
         http, self._http = self._http, None
         if http is not None:
             http.session.close()
+
+
+def _worksheets(meta: Any, where: str) -> list[dict[str, Any]]:
+    """The metadata's worksheets, or a SourceError when the answer is not shaped like Sheets' own."""
+    sheets = meta.get("sheets") if isinstance(meta, dict) else None
+    if sheets is None and isinstance(meta, dict):
+        return []
+    ok = isinstance(sheets, list) and all(
+        isinstance(s, dict)
+        and isinstance(s.get("properties"), dict)
+        and isinstance(s["properties"].get("title"), str)
+        and isinstance(s["properties"].get("index", 0), int)
+        and isinstance(s.get("merges") or [], list)
+        for s in sheets
+    )
+    if not ok:
+        shape = type(sheets).__name__ if isinstance(meta, dict) else type(meta).__name__
+        raise SourceError(
+            f"{where}: the metadata answer is not shaped like Google Sheets' (its sheets are a {shape}, "
+            "not a list of worksheets); check base_url and any proxy in front of Sheets"
+        )
+    return sheets
+
+
+def _is_range(vr: Any) -> bool:
+    values = vr.get("values") if isinstance(vr, dict) else None
+    return isinstance(vr, dict) and (
+        values is None or (isinstance(values, list) and all(isinstance(r, list) for r in values))
+    )
 
 
 def _text(value: Any) -> str:

@@ -193,20 +193,49 @@ class TrelloSource:
         return index_board(raw, more)
 
     def _page_cards(self, board_id: str, what: str) -> list[dict[str, Any]]:
-        """Every visible card, newest first, 1,000 a page, with its checklists."""
+        """Every visible card, 1,000 a page, with its checklists.
+
+        Asked newest first (``before`` the oldest id seen); a server that answers
+        oldest first is followed with ``since`` the newest id seen instead. A page
+        that brings no new card, or cards on the wrong side of the cursor, fails
+        the source: a partial board must never pass for a synced one.
+        """
         params = {"filter": "visible", "fields": CARD_FIELDS, "customFieldItems": "true", "checklists": "all",
                   "checklist_fields": "idCard", "checkItem_fields": "state", "limit": str(CARD_CAP), "sort": "-id"}  # fmt: skip
         cards: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        pages = 0
         while True:
             page = self._get(f"/boards/{board_id}/cards", params, what + " (cards past the first 1,000)")
-            if not isinstance(page, list):
+            pages += 1
+            if not isinstance(page, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("id"), str) for c in page
+            ):
                 raise SourceError(
-                    f'Trello answered the cards of board "{self.config.board}" with something that is not a list'
+                    f'Trello answered the cards of board "{self.config.board}" with something that is not a list '
+                    "of cards; check base_url"
                 )
+            ids = [c["id"] for c in page]
+            before, since = params.get("before"), params.get("since")
+            stray = [i for i in ids if (before and i >= before) or (since and i <= since)]
+            new = {i for i in ids if i not in seen}
+            if stray or (page and not new):
+                raise SourceError(
+                    f'paging the cards of board "{self.config.board}" made no progress: page {pages} '
+                    f"({len(page)} cards) repeated {len(page) - len(new) or len(stray)} already read; "
+                    f"{len(seen)} cards read so far, the board was not synced (nothing written); "
+                    "check base_url or any proxy in front of Trello"
+                )
+            seen |= new
             cards.extend(page)
             if len(page) < CARD_CAP:
                 return cards
-            params["before"] = min(c["id"] for c in page)
+            descending = ids[0] > ids[-1]
+            params.pop("before", None), params.pop("since", None)
+            if descending:
+                params["before"] = min(seen)
+            else:
+                params["since"] = max(seen)
 
     def read(self) -> ReadResult:
         if self.role != "okrs":

@@ -123,6 +123,8 @@ class FakeServer:
         #: An outage: every request gets this status (500, 503) until set back to None.
         self.down: int | None = None
         self._faults: deque[tuple[str, int]] = deque()  # (kind, status)
+        #: route name -> canned answers, used before the route's handler (``answer``).
+        self._canned: dict[str, deque[Response]] = {}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -173,6 +175,12 @@ class FakeServer:
         """The next ``count`` requests get the service's 429."""
         with self._lock:
             self._faults.extend(("429", int((retry_after or 0) * 1000)) for _ in range(count))
+
+    def answer(self, route: str, body: Any, status: int = 200, times: int = 1) -> None:
+        """The next ``times`` requests to ``route`` (its name, as counted in ``calls``)
+        get ``body`` as they are (a wrong shape, a gateway's echo), whatever the data."""
+        with self._lock:
+            self._canned.setdefault(route, deque()).extend(Response(status, body) for _ in range(times))
 
     def reset_counts(self) -> None:
         self.calls.clear()
@@ -286,6 +294,11 @@ class FakeServer:
                         wait = self.rate_limit.retry_after
                     return self.rate_limited(request, wait)
             self.authorize(request)
+            name = self._match(request)[0]
+            with self._lock:
+                canned = self._canned.get(name)
+                if canned:
+                    return canned.popleft()
             if handler is None:
                 return self.error_body(404, "NOT_FOUND", f"no route for {request.method} {request.path}")
             result = handler(request)

@@ -127,6 +127,10 @@ class TrelloFake(TrelloBoards, FakeServer):
             self.period = 10.0
             self.rate_limit = None
             self.latency = 0.0
+            #: How ``GET /boards/{id}/cards`` pages: ``"sorted"`` honours ``sort=-id``
+            #: (newest first), ``"ascending"`` ignores it (oldest first), ``"stuck"``
+            #: ignores the ``before``/``since`` cursor too (every page the same).
+            self.card_paging = "sorted"
             self._faults.clear()
             self.boards: dict[str, dict[str, Any]] = {}
             self.lists: dict[str, dict[str, Any]] = {}
@@ -227,11 +231,13 @@ class TrelloFake(TrelloBoards, FakeServer):
     def _get_board_cards(self, r: Request) -> Any:
         b = self._board(r.params["board"])
         cards = self._visible(b["id"], r.params.get("filter") or r.arg("filter") or "visible")
-        if r.arg("sort") == "-id":
+        if r.arg("sort") == "-id" and self.card_paging == "sorted":
             cards.sort(key=lambda c: c["id"], reverse=True)
-        if r.arg("before"):
+        elif self.card_paging != "sorted":
+            cards.sort(key=lambda c: c["id"])
+        if r.arg("before") and self.card_paging != "stuck":
             cards = [c for c in cards if c["id"] < r.arg("before")]
-        if r.arg("since"):
+        if r.arg("since") and self.card_paging != "stuck":
             cards = [c for c in cards if c["id"] > r.arg("since")]
         limit = min(int(r.arg("limit") or CAP), CAP)
         with_lists = r.arg("checklists", "none") != "none"
