@@ -46,6 +46,7 @@ OKR_COLUMNS = {
     "owner": "Owner",
     "cycle": "Cycle",
     "type": "Type",
+    "parent": "Parent",
     "progress": "Progress",
     "status": "Status",
     "objective_score": "Objective score",
@@ -341,6 +342,7 @@ class TableMapping:
                 )
         o = group.objective
         o.cycle = o.cycle or _text(self._cell(row, "cycle")) or None
+        o.parent = o.parent or _text(self._cell(row, "parent")) or None  # on any row of the objective
         kr_title = _text(self._cell(row, "title"))
         if not kr_title:
             return  # a row that only names its objective

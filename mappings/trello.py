@@ -44,6 +44,7 @@ DEFAULT_NAMES: dict[str, str] = {
     "score": "Score",
     "cycle": "Cycle",
     "type": "Type",
+    "parent": "Parent",  # text field on the objective's card: the parent objective's id or title
     "start": "Start",
     "target": "Target",
     "current": "Current",
@@ -269,6 +270,7 @@ def build_objectives(
             values = _items(head, board, names)
             if values.get("cycle"):
                 objective.cycle = str(values["cycle"]).strip() or cycle
+            objective.parent = str(values.get("parent") or "").strip() or None
             kind = str(values.get("type") or "").strip().lower()
             if kind in ("aspirational", "committed"):
                 objective.type = kind  # type: ignore[assignment]

@@ -291,10 +291,16 @@ class OkrSection(_Strict):
     at_risk_tolerance: float = Field(default=0.25, ge=0, le=1)
     max_objectives: int = Field(default=5, ge=1)
     max_key_results: int = Field(default=5, ge=1)
+    #: ``no_check_in``: a key result whose value has not changed for this many days.
+    check_in_days: int = Field(default=14, ge=1)
+    #: ``unaligned_objective``: objectives of the other OKR sources must name a parent.
+    company_sources: list[str] = Field(default_factory=list)
 
 
 class KpiSection(_Strict):
     stale_grace: Span = timedelta(days=1)
+    #: ``red_kpi_without_okr``: red for this many days with no key result following it.
+    red_days: int = Field(default=14, ge=1)
 
 
 class LimitsSection(_Strict):
@@ -418,6 +424,13 @@ def _cross_checks(config: Config) -> list[str]:
                     f"{key}.objectives: missing; give the id or URL of the objectives database "
                     "(and key_results, unless one database holds both)"
                 )
+    okr_names = [s.name for s in config.okrs]
+    for i, name in enumerate(config.okr.company_sources):
+        if name not in okr_names:
+            known = ", ".join(repr(n) for n in okr_names) or "none"
+            problems.append(
+                f"okr.company_sources[{i}]: {name!r} is not the name of an [[okrs]] source; the OKR sources are {known}"
+            )
     if config.okr.at_risk_tolerance < config.okr.on_track_tolerance:
         problems.append("okr.at_risk_tolerance: must be at least okr.on_track_tolerance")
     for i, alert in enumerate(config.alerts):

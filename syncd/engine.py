@@ -116,6 +116,9 @@ class SyncReport:
                     "final": o.final,
                     "reason": o.reason,
                     "source": o.source,
+                    "parent": o.parent,
+                    "children": o.children,
+                    "forecast": o.forecast,
                     "key_results": [
                         {
                             "id": kr.id,
@@ -124,6 +127,7 @@ class SyncReport:
                             "progress": kr.progress,
                             "status": kr.status,
                             "reason": kr.reason,
+                            "forecast": kr.forecast,
                         }
                         for kr in o.key_results
                     ],
@@ -242,13 +246,26 @@ def sync(
             read_errors.extend(Warning(code="unreadable_item", item=e.item, message=e.message) for e in result.errors)
 
         # 2. evaluate (pure)
-        history = state.kpi_history({k.id: k.value for k in kpis})
+        history, kr_history = state.history(
+            {k.id: k.value for k in kpis}, (kr.id for o in objectives for kr in o.key_results), now
+        )
         with paused_gc():
-            evaluation = evaluate(kpis, objectives, now=now, settings=EvalSettings.from_config(config), history=history)
+            evaluation = evaluate(
+                kpis,
+                objectives,
+                now=now,
+                settings=EvalSettings.from_config(config),
+                history=history,
+                key_result_history=kr_history,
+            )
         evaluation.warnings[:0] = read_errors
         _label_sources(evaluation, kpis, objectives)
         if feeder_names:
             evaluation.kpis = [k for k in evaluation.kpis if k.source not in feeder_names]
+            fed = {k.id for k in kpis if k.source in feeder_names}
+            evaluation.warnings = [
+                w for w in evaluation.warnings if not (w.code == "red_kpi_without_okr" and w.item in fed)
+            ]
 
         # 3. diff
         with paused_gc():
@@ -275,6 +292,9 @@ def sync(
         # 5. record
         if not dry_run:
             state.record_kpi_values({k.id: k.value for k in kpis if k.source not in feeder_names}, now)
+            state.record_key_result_values(
+                {kr.id: kr.current for o in evaluation.objectives for kr in o.key_results}, now
+            )
             state.record_writes(written, now)
             for name, outcome in outcomes.items():
                 if outcome.outcome == "read_only":

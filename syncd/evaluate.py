@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
+from .alignment import align
 from .cycles import Cycle, cycle_or_reason, elapsed
+from .history import day, forecast, red_since, unchanged_since
 from .hygiene import hygiene_warnings
-from .kpi_status import CADENCE_DAYS, _at, _finite, _fmt, _kpi_result, kpi_status
+from .kpi_status import CADENCE_DAYS, _at, _colour, _finite, _fmt, _kpi_result, kpi_status
 from .model import (
     KPI,
     Colour,
@@ -24,10 +26,12 @@ from .model import (
     KeyResult,
     KeyResultResult,
     KpiHistory,
+    KpiResult,
     Objective,
     ObjectiveResult,
     OkrStatus,
     OkrType,
+    Points,
     Warning,
 )
 
@@ -53,6 +57,9 @@ class EvalSettings:
     max_objectives: int = 5
     max_key_results: int = 5
     stale_grace: timedelta = timedelta(days=1)
+    check_in_days: float = 14
+    red_days: float = 14
+    company_sources: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> EvalSettings:
@@ -67,6 +74,9 @@ class EvalSettings:
             max_objectives=config.okr.max_objectives,
             max_key_results=config.okr.max_key_results,
             stale_grace=config.kpi.stale_grace,
+            check_in_days=config.okr.check_in_days,
+            red_days=config.kpi.red_days,
+            company_sources=tuple(config.okr.company_sources),
         )
 
     def success(self, okr_type: str | None) -> float:
@@ -190,9 +200,21 @@ class _KpiIndex:
         return self.by_id.get(ref) or self.by_id.get(ref.strip()) or self.by_name.get(ref.strip().casefold())
 
 
+class _History:
+    """The pass's recorded key result values, and what it learns for the KPI rules."""
+
+    __slots__ = ("points", "now_ts", "followed")
+
+    def __init__(self, points: Mapping[str, Points], now: datetime):
+        self.points = points
+        self.now_ts = now.timestamp()
+        #: KPIs followed by a key result of a started, unended cycle.
+        self.followed: set[str] = set()
+
+
 def _key_result(
     kr: KeyResult, objective: Objective, ocycle: Cycle | str, oclock: _Clock | None, index: _KpiIndex,
-    now: datetime, settings: EvalSettings, warnings: list[Warning],
+    now: datetime, settings: EvalSettings, warnings: list[Warning], hist: _History,
 ) -> tuple[KeyResultResult, float | None]:  # fmt: skip
     """The key result's result, and the progress its objective's score counts."""
     linked = None
@@ -227,7 +249,34 @@ def _key_result(
         warnings.append(Warning(code="missing_data", item=kr.id, message=(
             f"Key result {kr.title!r} of objective {objective.title!r} has no usable data ({m.reason}): "
             "it counts as 0 in the objective's score until it is fixed in the source.")))  # fmt: skip
+    elif clock is not None and clock.started and not clock.ended:
+        if linked is not None:
+            hist.followed.add(linked.id)
+        if kr.kind == "metric" and m.progress is not None:
+            _history_rules(kr, objective, result, m, cycle, hist, settings, warnings)  # type: ignore[arg-type]
     return result, m.progress
+
+
+def _history_rules(
+    kr: KeyResult, objective: Objective, result: KeyResultResult, m: _Measure, cycle: Cycle, hist: _History,
+    settings: EvalSettings, warnings: list[Warning],
+) -> None:  # fmt: skip
+    """Forecast and check-in of a metric key result of a started, unended cycle."""
+    points = hist.points.get(kr.id)
+    if not points:
+        return
+    now_ts = hist.now_ts
+    fc = forecast(points, kr.start, kr.target, m.progress, now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
+    result.forecast = round(fc, 3) if fc is not None else None
+    if result.status == "done":
+        return
+    since = unchanged_since(points, m.current, now_ts)  # type: ignore[arg-type]
+    if since is not None and now_ts - since >= settings.check_in_days * 86400:
+        days = int((now_ts - since) // 86400)
+        warnings.append(Warning(code="no_check_in", item=kr.id, message=(
+            f"Key result {kr.title!r} of objective {objective.title!r} has not changed for {days} days "
+            f"(current {_fmt(m.current)} since {day(since)}): check in with its owner and update the current "
+            "value, or say why it has not moved.")))  # fmt: skip
 
 
 def _weight(kr: KeyResult, warnings: list[Warning]) -> float:
@@ -242,19 +291,25 @@ def _weight(kr: KeyResult, warnings: list[Warning]) -> float:
 
 
 def _objective(
-    obj: Objective, index: _KpiIndex, now: datetime, settings: EvalSettings, warnings: list[Warning]
+    obj: Objective, index: _KpiIndex, now: datetime, settings: EvalSettings, warnings: list[Warning], hist: _History
 ) -> ObjectiveResult:
     """Score (weighted mean of progress, missing counts 0) and pace of one objective."""
     cycle = settings.cycle(obj.cycle)
     clock = _Clock.of(cycle, now) if isinstance(cycle, Cycle) else None
     results, total, weights, missing = [], 0.0, 0.0, 0
+    ftotal, forecasts = 0.0, 0
     for kr in obj.key_results:
-        result, progress = _key_result(kr, obj, cycle, clock, index, now, settings, warnings)
+        result, progress = _key_result(kr, obj, cycle, clock, index, now, settings, warnings, hist)
         results.append(result)
         w = _weight(kr, warnings)
         total += w * (progress or 0.0)
         weights += w
         missing += progress is None and result.status in ("no_data", "invalid")
+        if result.forecast is not None:
+            forecasts += 1
+            ftotal += w * result.forecast
+        else:
+            ftotal += w * (progress or 0.0)
     exact = total / weights if results else None
     score = round(exact, 3) if exact is not None else None
     reason = None
@@ -270,11 +325,47 @@ def _objective(
         if missing:
             reason = f"{missing} of {len(results)} key results have no usable data and count as 0"
     label = cycle.label if isinstance(cycle, Cycle) else ((obj.cycle or "").strip() or None)
+    fc = ftotal / weights if forecasts else None
+    if fc is not None and status == "on_track":
+        short = settings.success(obj.type) - settings.on_track_tolerance
+        if fc + _EPS < short:
+            warnings.append(Warning(code="forecast_short", item=obj.id, message=(
+                f"Objective {obj.title!r} is on track today; at this pace it ends at {fc:.2f}, below "
+                f"{short:.2f} (success {settings.success(obj.type):.2f} less the on-track tolerance): "
+                "look at the key results that are not moving.")))  # fmt: skip
     return ObjectiveResult(
         id=obj.id, title=obj.title, cycle=label,
         score=score, status=status, final=clock is not None and clock.ended,
         reason=reason, key_results=results, source=obj.source,
+        forecast=round(fc, 3) if fc is not None else None,
     )  # fmt: skip
+
+
+def _red_kpis(
+    kpis: Sequence[KPI], results: Sequence[KpiResult], history: Mapping[str, KpiHistory], hist: _History,
+    settings: EvalSettings,
+) -> list[Warning]:  # fmt: skip
+    """``red_kpi_without_okr``: red for ``red_days`` or more, and no key result of a running cycle follows it."""
+    out: list[Warning] = []
+    limit = settings.red_days * 86400
+    now_ts = hist.now_ts
+    for k, r in zip(kpis, results):
+        if r.status != "red" or k.id in hist.followed:
+            continue
+        seen = history.get(k.id)
+        if seen is None or not seen.values:
+            continue
+
+        def is_red(v: float, k: KPI = k) -> bool:
+            return _colour(k.direction, v, k.green, k.red) == "red"  # type: ignore[arg-type]
+
+        since = red_since(seen.values, now_ts, is_red)
+        if now_ts - since >= limit:
+            days = int((now_ts - since) // 86400)
+            out.append(Warning(code="red_kpi_without_okr", item=k.id, message=(
+                f"KPI {k.name!r} has been red for {days} days (since {day(since)}) and no key result of a "
+                "running cycle follows it: set a key result to bring it back, or review its thresholds.")))  # fmt: skip
+    return out
 
 
 def evaluate(
@@ -284,16 +375,23 @@ def evaluate(
     now: datetime,
     settings: EvalSettings = _DEFAULT,
     history: Mapping[str, KpiHistory] | None = None,
+    key_result_history: Mapping[str, Points] | None = None,
 ) -> Evaluation:
-    """Evaluate every KPI and objective at ``now``; warnings include the hygiene checks.
+    """Evaluate every KPI and objective at ``now``; warnings include the hygiene checks
+    and the history-based rules (alignment, check-ins, red KPIs, forecasts).
 
-    A naive ``now`` is wall-clock time in ``settings.timezone``.
+    ``history`` and ``key_result_history`` are what the state store recorded on
+    earlier passes (:meth:`syncd.state.StateStore.history`). A naive ``now`` is
+    wall-clock time in ``settings.timezone``.
     """
     now = settings.local(now)
     history = history or {}
     kpi_results = [_kpi_result(k, now, settings, history) for k in kpis]
     index = _KpiIndex(kpis)
     warnings: list[Warning] = []
-    objective_results = [_objective(o, index, now, settings, warnings) for o in objectives]
+    hist = _History(key_result_history or {}, now)
+    objective_results = [_objective(o, index, now, settings, warnings, hist) for o in objectives]
     warnings.extend(hygiene_warnings(objectives, objective_results, now=now, settings=settings))
+    warnings.extend(align(objectives, objective_results, company_sources=settings.company_sources))
+    warnings.extend(_red_kpis(kpis, kpi_results, history, hist, settings))
     return Evaluation(kpis=kpi_results, objectives=objective_results, warnings=warnings)

@@ -121,6 +121,8 @@ class KeyResultResult:
     reason: str | None = None
     kpi: str | None = None
     source: str = ""
+    #: Progress at the cycle's end at the recorded pace (0..1), or None (too little history).
+    forecast: float | None = None
 
 
 @dataclass(slots=True)
@@ -134,6 +136,12 @@ class ObjectiveResult:
     reason: str | None = None
     key_results: list[KeyResultResult] = field(default_factory=list)
     source: str = ""
+    #: The resolved parent objective's id (None: no parent, unresolved, or in a loop).
+    parent: str | None = None
+    #: Ids of the objectives whose resolved parent this one is.
+    children: list[str] = field(default_factory=list)
+    #: Weighted mean of the key results' forecasts (progress where none), or None.
+    forecast: float | None = None
 
 
 @dataclass(slots=True)
@@ -193,9 +201,16 @@ class ReadResult:
     notes: list[str] = field(default_factory=list)
 
 
+#: Recorded values of one item, oldest first: (POSIX seconds of the ``now`` of the
+#: pass that first recorded the value, the value). Only passes at or before ``now``.
+Points = tuple[tuple[float, float | None], ...]
+
+
 @dataclass
 class KpiHistory:
     """What the state store knows of a KPI, as evaluation input."""
 
     first_seen: datetime | None = None  # when syncd first saw the current value
     previous: float | None = None  # the previous different value
+    #: Every value recorded (for the red streak).
+    values: Points = ()

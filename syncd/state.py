@@ -1,4 +1,4 @@
-"""The SQLite state store: KPI value history, what syncd wrote, runs, caches.
+"""The SQLite state store: KPI and key result value history, what syncd wrote, runs, caches.
 
 One file (``[syncd].state``), WAL mode, every change in a transaction, so a
 process killed at any moment leaves either the old or the new state, never a
@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .model import KpiHistory, Patch
+from .model import KpiHistory, Patch, Points
 
 __all__ = ["StateStore"]
 
@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS kpi_values (
     value REAL,
     first_seen TEXT NOT NULL,
     PRIMARY KEY (kpi, first_seen)
+);
+CREATE TABLE IF NOT EXISTS key_result_values (
+    key_result TEXT NOT NULL,
+    value REAL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (key_result, first_seen)
 );
 CREATE TABLE IF NOT EXISTS written (
     source TEXT NOT NULL,
@@ -56,6 +62,10 @@ CREATE TABLE IF NOT EXISTS cache (
 
 def _iso(t: datetime) -> str:
     return t.isoformat()
+
+
+def _first(point: tuple[float, float | None]) -> float:
+    return point[0]
 
 
 class StateStore:
@@ -142,6 +152,93 @@ class StateStore:
         if changed:
             with self.transaction() as db:
                 db.executemany("INSERT OR REPLACE INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?)", changed)
+
+    # -- history for the history-based rules (one query per pass) -------------------
+
+    def history(
+        self, kpis: Mapping[str, float | None], key_results: Iterable[str], now: datetime
+    ) -> tuple[dict[str, KpiHistory], dict[str, Points]]:
+        """Every value recorded for these KPIs and key results at or before ``now``, in one query.
+
+        KPIs get :class:`KpiHistory` (first seen of the current value, the previous
+        different value, every value); key results their points, oldest first.
+        Values recorded after ``now`` are left out, so a replay at an earlier
+        ``--now`` sees what that pass saw.
+        """
+        wanted_krs = list(key_results)
+        with self._lock:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM wanted")
+            self._db.execute("DELETE FROM wanted_kr")
+            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in kpis))
+            self._db.executemany("INSERT OR IGNORE INTO wanted_kr VALUES (?)", ((k,) for k in wanted_krs))
+            rows = self._db.execute(
+                "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi "
+                "UNION ALL SELECT 1, v.key_result, v.value, v.first_seen "
+                "FROM key_result_values v JOIN wanted_kr w ON w.kr = v.key_result"
+                if self._has_key_result_values()
+                else "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
+            ).fetchall()
+            self._db.execute("DELETE FROM wanted")
+            self._db.execute("DELETE FROM wanted_kr")
+        limit = now.timestamp()
+        stamps: dict[str, float] = {}  # one pass stamps all its values alike: parse each stamp once
+        grouped: tuple[dict[str, list[tuple[float, float | None]]], ...] = ({}, {})
+        for kind, item, value, first_seen in rows:
+            ts = stamps.get(first_seen)
+            if ts is None:
+                ts = stamps[first_seen] = datetime.fromisoformat(first_seen).timestamp()
+            if ts <= limit:
+                grouped[kind].setdefault(item, []).append((ts, value))
+        for points in (*grouped[0].values(), *grouped[1].values()):
+            points.sort(key=_first)
+        kpi_out: dict[str, KpiHistory] = {}
+        for kpi, value in kpis.items():
+            pts = grouped[0].get(kpi)
+            if not pts:
+                kpi_out[kpi] = KpiHistory()
+                continue
+            values = tuple(pts)
+            if pts[-1][1] == value:
+                previous = pts[-2][1] if len(pts) > 1 else None
+                first = datetime.fromtimestamp(pts[-1][0], now.tzinfo)
+                kpi_out[kpi] = KpiHistory(first_seen=first, previous=previous, values=values)
+            else:
+                kpi_out[kpi] = KpiHistory(first_seen=None, previous=pts[-1][1], values=values)
+        return kpi_out, {kr: tuple(pts) for kr, pts in grouped[1].items()}
+
+    def _has_key_result_values(self) -> bool:
+        """False only for a store made by an older syncd, opened read-only (a dry run)."""
+        return bool(
+            self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_result_values'"
+            ).fetchone()
+        )
+
+    def record_key_result_values(self, values: Mapping[str, float | None], now: datetime) -> None:
+        """Remember each key result's current value when it differs from the last one recorded."""
+        if self.readonly or not values:
+            return
+        with self.transaction() as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM wanted_kr")
+            db.executemany("INSERT OR IGNORE INTO wanted_kr VALUES (?)", ((k,) for k in values))
+            latest = dict(
+                db.execute(
+                    "SELECT key_result, value FROM ("
+                    "  SELECT v.key_result, v.value,"
+                    "         ROW_NUMBER() OVER (PARTITION BY v.key_result ORDER BY v.first_seen DESC) AS n"
+                    "  FROM key_result_values v JOIN wanted_kr w ON w.kr = v.key_result"
+                    ") WHERE n = 1"
+                ).fetchall()
+            )
+            db.execute("DELETE FROM wanted_kr")
+            stamp = _iso(now)
+            db.executemany(
+                "INSERT OR REPLACE INTO key_result_values (key_result, value, first_seen) VALUES (?, ?, ?)",
+                [(kr, v, stamp) for kr, v in values.items() if kr not in latest or latest[kr] != v],
+            )
 
     # -- writes and runs -------------------------------------------------------------
 
