@@ -136,6 +136,8 @@ class _Ctx:
     source: str
     props: Mapping[str, Prop]  # field -> prop, for one database
     problems: list[str] = field(default_factory=list)
+    #: The page's URL (or id): every reason names the property and the page.
+    page: str = ""
 
     def num(self, rec: Mapping[str, Any], name: str) -> float | None:
         if name not in rec["v"]:
@@ -147,7 +149,8 @@ class _Ctx:
 
     def label(self, name: str) -> str:
         p = self.props.get(name)
-        return f"property {p.name!r}" if p else name
+        what = f"property {p.name!r}" if p else name
+        return f"{what} of page {self.page}" if self.page else what
 
 
 def _written(rec: Mapping[str, Any], props: Mapping[str, Prop], fields: Iterable[str]) -> dict[str, Any]:
@@ -222,7 +225,7 @@ def _key_result(rec: Mapping[str, Any], ctx: _Ctx, objective: str) -> KeyResult:
     else:
         if "current" in v:
             current, reason = _number(v["current"], ctx.props.get("current"), "current")
-            if current is None and reason and reason != "empty":
+            if current is None and reason:
                 reason = f"{ctx.label('current')}: {reason}"
         if kind == "checklist":
             total = ctx.num(rec, "target")
@@ -256,7 +259,7 @@ def build_okrs(
     objs: dict[str, Objective] = {}
     by_title: dict[str, str] = {}
     for rec in objectives:
-        o = _objective(rec, _Ctx(source, obj_props, []))
+        o = _objective(rec, _Ctx(source, obj_props, [], rec.get("url") or rec["id"]))
         objs[o.id] = o
         by_title.setdefault(o.title.strip().lower(), o.id)
     errors: list[ItemError] = []
@@ -282,7 +285,9 @@ def build_okrs(
                 )
             )
             continue
-        objs[target].key_results.append(_key_result(rec, _Ctx(source, kr_props, []), target))
+        objs[target].key_results.append(
+            _key_result(rec, _Ctx(source, kr_props, [], rec.get("url") or rec["id"]), target)
+        )
     return list(objs.values()), errors
 
 
@@ -295,11 +300,12 @@ _CADENCES = {"daily", "weekly", "monthly", "quarterly"}
 def build_kpis(records: Iterable[Mapping[str, Any]], props: Mapping[str, Prop], source: str) -> list[KPI]:
     out: list[KPI] = []
     for rec in records:
-        ctx = _Ctx(source, props, [])
+        ctx = _Ctx(source, props, [], rec.get("url") or rec["id"])
         v = rec["v"]
         value, reason = (
             _number(v["value"], props.get("value"), "value") if "value" in v else (None, "no Value property")
         )
+        reason = f"{ctx.label('value')}: {reason}" if value is None else None
         thresholds: dict[str, Any] = {}
         threshold_reason = None
         for name in ("green", "red"):
@@ -317,7 +323,7 @@ def build_kpis(records: Iterable[Mapping[str, Any]], props: Mapping[str, Prop], 
         updated = parse_date((_str(v.get("updated")) or "").split("..")[0])
         out.append(KPI(
             id=rec["id"], name=_str(v.get("name")) or "(untitled)", value=value,
-            value_reason=None if value is not None else reason, unit=_str(v.get("unit")), direction=direction,  # type: ignore[arg-type]
+            value_reason=reason, unit=_str(v.get("unit")), direction=direction,  # type: ignore[arg-type]
             green=thresholds["green"], red=thresholds["red"], threshold_reason=threshold_reason,
             owner=_str(v.get("owner")), cadence=cadence if cadence in _CADENCES else None,  # type: ignore[arg-type]
             updated=updated, source=source, where=rec.get("url") or rec["id"], ref=rec["ref"],

@@ -385,6 +385,11 @@ class TableMapping:
                 kr.current_reason = f"{self._where(number, 'current')}: {_text(current_raw)!r} is not done/not done"
         elif kind == "checklist":
             kr.checklist = _fraction_pair(_text(current_raw))
+            if kr.checklist is not None and kr.checklist[1] == 0:
+                kr.current_reason = (
+                    f"{self._where(number, 'current')}: {_text(current_raw)!r} is a checklist with no items; "
+                    "write it as done/all, e.g. 3/5"
+                )
             if kr.checklist is None:
                 shown = _text(current_raw)
                 kr.current_reason = (
@@ -402,7 +407,8 @@ class TableMapping:
             weight = parse_number(weight_raw, locale=self.locale).value
             if weight is None or weight <= 0:
                 # A problem marks the key result invalid: say how to fix it, not "1 is used".
-                problems.append(
+                # (On the key result's own list: the model copied ``problems`` when it was built.)
+                kr.problems.append(
                     f"weight {_text(weight_raw)!r} at {self._where(number, 'weight')} is not a positive "
                     "number; write a number above 0, or leave it empty for 1"
                 )

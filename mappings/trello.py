@@ -261,7 +261,7 @@ def build_objectives(
         problems: list[str] = []
         if len(heads) > 1:
             problems.append(
-                f"{len(heads)} cards carry the label {names['objective']}; "
+                f"{board.where_list(lst)}: {len(heads)} cards carry the label {names['objective']}; "
                 f"using {head['name']!r} (remove the label from the others)"  # type: ignore[index]
             )
         objective = Objective(id=lst["id"], title=lst.get("name", ""), source=source, where=board.where_list(lst),
@@ -275,7 +275,11 @@ def build_objectives(
             if kind in ("aspirational", "committed"):
                 objective.type = kind  # type: ignore[assignment]
             elif kind:
-                problems.append(f"custom field {names['type']} holds {kind!r}; use aspirational or committed")
+                # On the objective's own list: the model copied ``problems`` when it was built.
+                objective.problems.append(
+                    f"{board.where_card(head)}: custom field {names['type']} holds {kind!r}; "
+                    "use aspirational or committed (the configured default is used)"
+                )
             objective.ref = head["id"]
             objective.written = _written(values, writable, head, owned, names, ["score"])
         for card in cards:
@@ -298,8 +302,10 @@ def _key_result(card: dict[str, Any], board: Board, names: Names, lst: Mapping[s
     if weight is not None and weight < 0:
         problems.append(f"custom field {names['weight']} is {weight:g}; a weight cannot be negative, 1 is used")
         weight = None
+    where = board.where_card(card)
+    problems = [f"{where}: {p}" for p in problems]  # every reason names the card
     kr = KeyResult(id=card["id"], title=card.get("name", ""), objective=lst["id"], source=source,
-                   where=board.where_card(card), ref=card["id"], kpi=kpi,
+                   where=where, ref=card["id"], kpi=kpi,
                    weight=1.0 if weight is None else weight, problems=problems,
                    unit=str(values.get("unit") or "").strip() or None)  # fmt: skip
     has_numbers = any(values.get(k) not in (None, "") for k in ("start", "target", "current")) or kpi
@@ -307,7 +313,7 @@ def _key_result(card: dict[str, Any], board: Board, names: Names, lst: Mapping[s
     if has_numbers:
         kr.kind, kr.start, kr.target, kr.current = "metric", start, target, current
         if current is None and kpi is None and values.get("current") in (None, ""):
-            kr.current_reason = f"custom field {names['current']} is empty"
+            kr.current_reason = f"{where}: custom field {names['current']} is empty"
     elif items:
         kr.kind = "checklist"
         kr.checklist = (sum(1 for i in items if i.get("state") == "complete"), len(items))
@@ -316,7 +322,7 @@ def _key_result(card: dict[str, Any], board: Board, names: Names, lst: Mapping[s
     else:
         kr.kind = "metric"
         kr.current_reason = (
-            f"the card has no {names['start']}/{names['target']}/{names['current']} numbers, "
+            f"{where}: the card has no {names['start']}/{names['target']}/{names['current']} numbers, "
             "no checklist and no due date"
         )
     fields = ["progress"] + (["current"] if kpi else [])

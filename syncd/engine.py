@@ -24,6 +24,7 @@ from syncd.connectors.retry import STOPPING
 
 from .config import Config, ConfigError
 from .diff import desired_patches
+from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
 from .model import KPI, Evaluation, ItemError, Objective, Patch, Warning
 from .source import Deferred, Source, SourceContext, SourceError
@@ -244,6 +245,10 @@ def sync(
                 len(result.kpis) + len(result.objectives) + sum(len(o.key_results) for o in result.objectives)
             )
             read_errors.extend(Warning(code="unreadable_item", item=e.item, message=e.message) for e in result.errors)
+            read_errors.extend(
+                Warning(code="unreadable_item", item=o.id, message=p) for o in result.objectives for p in o.problems
+            )
+            read_errors.extend(duplicate_warnings(result))
 
         # 2. evaluate (pure)
         history, kr_history = state.history(

@@ -130,7 +130,7 @@ def _metric(kr: KeyResult, current: float | None, current_reason: str | None) ->
         why = f"Target ({_fmt(t)}) equals Start: progress cannot be measured; set a target that differs from the start"
         return _Measure(current, None, "invalid", _at(kr.where, why))
     if current is None or current - current != 0:
-        return _Measure(None, None, "no_data", current_reason or "no current value")
+        return _Measure(None, None, "no_data", current_reason or _at(kr.where, "no current value"))
     p = (current - s) / (t - s)  # type: ignore[operator]
     return _Measure(current, min(1.0, max(0.0, p)), None, None)
 
@@ -146,7 +146,7 @@ def _measure(kr: KeyResult, linked: KPI | None) -> _Measure:
             _Measure(current, 1.0 if kr.done else 0.0, None, None)  # fmt: skip
     elif kr.kind == "checklist":
         done, total = kr.checklist if kr.checklist else (0, 0)
-        why = kr.current_reason if kr.checklist is None and kr.current_reason else "the checklist has no items"
+        why = kr.current_reason or _at(kr.where, "the checklist has no items")
         m = _Measure(current, None, "no_data", why) if total <= 0 else \
             _Measure(current, min(1.0, max(0.0, done / total)), None, None)  # fmt: skip
     elif kr.kind == "metric":

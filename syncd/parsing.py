@@ -157,9 +157,9 @@ def _digits(body: str, comma_decimal: bool) -> str | None:
 def _text_number(text: str, comma_decimal: bool) -> tuple[float | None, bool]:
     """Parse formatted text; return (value or None, whether it had a percent sign)."""
     s = text.strip(_GROUP_SPACES + "\t\n\r")
-    negative = False
+    negative = paren = False
     if s.startswith("(") and s.endswith(")"):  # accounting negative
-        negative, s = True, s[1:-1].strip()
+        negative, paren, s = True, True, s[1:-1].strip()
     percent = False
     if s.endswith("%"):
         percent, s = True, s[:-1].strip()
@@ -169,12 +169,18 @@ def _text_number(text: str, comma_decimal: bool) -> tuple[float | None, bool]:
         s = s[:-1].strip()
     if s[:1] in _MINUSES or s[:1] == "+":
         if s[:1] != "+":
-            negative = not negative
+            if negative:  # (-5): a minus inside an accounting negative is ambiguous, not +5
+                return None, percent
+            negative = True
         s = s[1:].strip()
         if s[:1] in _CURRENCIES:  # -$5
             s = s[1:].strip()
-    if s.startswith("(") and s.endswith(")"):  # $(1,234)
-        negative, s = not negative, s[1:-1].strip()
+    if s.startswith("(") and s.endswith(")"):  # $(1,234); but ((5)) is no number, never +5
+        if paren or negative:  # -(5) as much as ((5))
+            return None, percent
+        negative, s = True, s[1:-1].strip()
+    if "(" in s or ")" in s:
+        return None, percent
     if not percent and s.endswith("%"):
         percent, s = True, s[:-1].strip()
     scale = 1.0
