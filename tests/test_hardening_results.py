@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncd.parsing import parse_number
-from tests.test_spec_acceptance import TEN_DAYS_HALF, dry, krs, kpi_row, kr_row, objectives, project, warnings
+from tests.test_spec_acceptance import TEN_DAYS_HALF, dry, kpi_row, kr_row, krs, objectives, project, warnings
 
 
 @pytest.mark.parametrize(
