@@ -19,6 +19,7 @@ _MODULES = {
     "sheets": "syncd.connectors.sheets",
     "notion": "syncd.connectors.notion",
     "trello": "syncd.connectors.trello",
+    "asana": "syncd.connectors.asana",
 }
 
 

@@ -238,9 +238,25 @@ class TrelloSource(_Source):
     fields: dict[str, str] = Field(default_factory=dict)
 
 
+class AsanaSource(_Source):
+    type: Literal["asana"]
+    #: The workspace gid (required); ``team`` and ``time_period`` (gids) narrow the goals read.
+    workspace: str = Field(min_length=1)
+    team: str | None = None
+    time_period: str | None = None
+    #: For goals with neither a time period nor start and due dates.
+    cycle: str | None = None
+    #: Post a status update on a goal when syncd changes its colour.
+    status_updates: bool = False
+    token_env: str = "ASANA_TOKEN"
+    base_url: str | None = None
+    #: How often the goal relationships (cached between passes) are read again.
+    full_refresh: Duration = timedelta(days=1)
+
+
 KpiSourceConfig = Annotated[CsvSource | XlsxSource | SheetsSource | NotionSource, Field(discriminator="type")]
 OkrSourceConfig = Annotated[
-    CsvSource | XlsxSource | SheetsSource | NotionSource | TrelloSource,
+    CsvSource | XlsxSource | SheetsSource | NotionSource | TrelloSource | AsanaSource,
     Field(discriminator="type"),
 ]
 
@@ -310,6 +326,8 @@ class LimitsSection(_Strict):
     trello_per_10s: float = Field(default=100, gt=0)
     trello_key_per_10s: float = Field(default=300, gt=0)
     sheets_per_minute: float = Field(default=60, gt=0)
+    #: Asana's free plan; paid plans allow 1,500.
+    asana_per_minute: float = Field(default=150, gt=0)
 
 
 class AlertConfig(_Strict):
@@ -464,7 +482,7 @@ def _field_names(key: str, role: str, src: Any) -> list[str]:
     ]
 
 
-_TAGS = {"csv", "xlsx", "sheets", "notion", "trello"}
+_TAGS = {"csv", "xlsx", "sheets", "notion", "trello", "asana"}
 
 
 def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
@@ -488,7 +506,7 @@ def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
         elif kind == "union_tag_invalid":
             msg = f"unknown source type; expected one of {e['ctx']['expected_tags']}"
         elif kind == "union_tag_not_found":
-            msg = 'missing type; say type = "csv", "xlsx", "sheets", "notion" or "trello"'
+            msg = 'missing type; say type = "csv", "xlsx", "sheets", "notion", "trello" or "asana"'
         else:
             msg = e["msg"].removeprefix("Value error, ")
             secret = bool(parts) and parts[-1].endswith("_env")  # never echo what may be a token

@@ -111,7 +111,9 @@ def same(field: str, old: Any, new: Any) -> bool:
     return old == new
 
 
-def _patches_for(item: Any, kind: str, fields: dict[str, Any], colour: str | None, out: list[Patch]) -> None:
+def _patches_for(
+    item: Any, kind: str, fields: dict[str, Any], colour: str | None, out: list[Patch], progress: float | None = None
+) -> None:
     written = item.written
     for name, new in fields.items():
         if name in written:
@@ -128,6 +130,7 @@ def _patches_for(item: Any, kind: str, fields: dict[str, Any], colour: str | Non
                         item.ref,
                         kind,  # type: ignore[arg-type]
                         colour if name == "status" else None,
+                        progress if name == "status" else None,
                     )
                 )
 
@@ -161,12 +164,12 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
         fields: dict[str, Any] = {"status": OKR_STATUS_LABELS[o.status]}
         if o.score is not None:
             fields["score"] = round(o.score, 2)
-        _patches_for(objective, "objective", fields, colour_of(o.status), out)
+        _patches_for(objective, "objective", fields, colour_of(o.status), out, o.score)
         for kr, r in _pairs(objective.key_results, o.key_results):
             fields = {"status": OKR_STATUS_LABELS[r.status]}
             if r.progress is not None:
                 fields["progress"] = round(r.progress, 3)
             if r.kpi is not None and r.current is not None:
                 fields["current"] = r.current
-            _patches_for(kr, "key_result", fields, colour_of(r.status), out)
+            _patches_for(kr, "key_result", fields, colour_of(r.status), out, r.progress)
     return out

@@ -178,6 +178,8 @@ class Patch:
     kind: Literal["kpi", "key_result", "objective"] = "kpi"
     #: The colour of the new status, for sources that colour cells or labels.
     colour: Colour | None = None
+    #: Beside a status: the item's progress (score), for sources whose status note quotes it.
+    progress: float | None = None
 
 
 @dataclass

@@ -1,0 +1,5 @@
+"""asana connector."""
+
+from .source import open
+
+__all__ = ["open"]

@@ -1,0 +1,311 @@
+"""Asana Goals over httpx: goals read at the floor, relationships cached, writes one call per changed field.
+
+Reads: ``GET /goals`` (workspace, narrowed by team and time period) with the
+``opt_fields`` the mapping reads, 100 a page, every pass. Which goals are
+subgoals of which (``GET /goal_relationships?supported_goal=``, and each
+objective's ``GET /goals/{gid}/parentGoals`` for alignment) is read on a cold
+or full-refresh pass and kept in the state store between them; a goal that
+appears later has its own relationships read on the pass that first sees it.
+Writes: ``PUT /goals/{gid}`` for a status colour and ``POST
+/goals/{gid}/setMetricCurrentValue`` for a key result that follows a KPI;
+with ``status_updates``, one ``POST /status_updates`` per colour change,
+exactly once (see :mod:`._status_updates`).
+
+Every call waits for the pacer shared by every Asana source on the same token
+(``[limits] asana_per_minute``) and goes through the one retry policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from syncd.mappings.asana import (
+    GOAL_FIELDS,
+    PARENT_FIELDS,
+    RELATIONSHIP_FIELDS,
+    GoalWrite,
+    Relation,
+    build_objectives,
+    plan_write,
+    read_order,
+    structure,
+    where_goal,
+)
+from syncd.model import ItemError, Patch, ReadResult
+from syncd.secrets import SecretError, read_secret
+from syncd.source import Deferred, Role, SourceContext, SourceError
+
+from ..pacing import pacer_for
+from ..retry import RetryPolicy
+from ._status_updates import StatusUpdates
+from .transport import AsanaError, Transport
+
+__all__ = ["AsanaSource", "open", "BASE_URL"]
+
+BASE_URL = "https://app.asana.com/api/1.0"
+_CACHE = "structure"
+
+
+def open(role: Role, config: Any, ctx: SourceContext) -> AsanaSource:  # noqa: A001 - the registry's name
+    return AsanaSource(role, config, ctx)
+
+
+class _Fatal(SourceError):
+    """Stops the remaining writes of a pass (the token or the plan was refused)."""
+
+
+class AsanaSource:
+    service = "asana"
+
+    def __init__(self, role: Role, config: Any, ctx: SourceContext):
+        self.name: str = config.name
+        self.role = role
+        self.config = config
+        self.ctx = ctx
+        self.calls: Counter[str] = Counter()
+        #: Replaceable by tests (fast sleeps) and by the daemon.
+        self.policy: RetryPolicy = getattr(ctx, "retry_policy", None) or RetryPolicy.from_config(ctx.config)
+        #: Wall clock for the full-refresh schedule (tests replace it).
+        self.clock = time.time
+        self._http: Transport | None = None
+        self._goals: dict[str, dict[str, Any]] | None = None
+        self._status_updates: StatusUpdates | None = None
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        var = self.config.token_env
+        try:
+            token = read_secret(self.ctx.env, var)
+        except SecretError as e:
+            raise SourceError(f'source "{self.name}": {e}') from None
+        if not token:
+            raise SourceError(
+                f'source "{self.name}": the environment variable {var} is not set; set it (or {var}_FILE) to an '
+                "Asana personal access token (Asana: My settings > Apps > Developer apps), or name another "
+                "variable with token_env"
+            )
+        return token
+
+    def _transport(self) -> Transport:
+        if self._http is None:
+            token = self._token()
+            pacer = pacer_for("asana", token, self.ctx.config.limits.asana_per_minute, 60)
+            self._http = Transport((self.config.base_url or BASE_URL), token, pacer=pacer, policy=self.policy,
+                                   calls=self.calls, timeout=self.ctx.config.syncd.timeout.total_seconds())  # fmt: skip
+        return self._http
+
+    def _refused(self, e: AsanaError, what: str, goal: str | None = None) -> SourceError:
+        """The error as a sentence naming the goal (or workspace) and what to check."""
+        var, ws = self.config.token_env, self.config.workspace
+        thing = goal or f"the goals of workspace {ws}"
+        if e.status == 401:
+            return _Fatal(f"Asana refused the token in {var} while {what} (401 {e.text}); check that {var} holds a "
+                          "valid personal access token that has not been revoked")  # fmt: skip
+        if e.status == 402:
+            return _Fatal(f"Asana refused {thing} (402 {e.text}): Goals need a paid Asana plan (Starter or above) "
+                          f"for workspace {ws}; upgrade it or remove source \"{self.name}\"")  # fmt: skip
+        if e.status == 403:
+            return SourceError(f"Asana forbade {what} (403 {e.text}): {thing} is private to someone; ask its owner "
+                               f"to share it with the user of the token in {var}, or make it public to the workspace")  # fmt: skip
+        if e.status == 404:
+            if goal:
+                return SourceError(f"Asana does not know {goal} (404 {e.text}); it may have been deleted, or the "
+                                   f"token in {var} cannot see it")  # fmt: skip
+            return SourceError(f"Asana does not know {self._scope_text()} (404 {e.text}); check the gids of source "
+                               f'"{self.name}" (workspace, team, time_period) and that the token in {var} can see them')  # fmt: skip
+        return SourceError(f"Asana refused {what} ({e.status} {e.text})" + (f" on {goal}" if goal else ""))
+
+    def _scope_text(self) -> str:
+        c = self.config
+        parts = [f"workspace {c.workspace}"] + ([f"team {c.team}"] if c.team else [])
+        return " / ".join(parts + ([f"time period {c.time_period}"] if c.time_period else []))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _goal_params(self) -> dict[str, str]:
+        params = {"workspace": self.config.workspace, "opt_fields": ",".join(GOAL_FIELDS)}
+        if self.config.team:
+            params["team"] = self.config.team
+        if self.config.time_period:
+            params["time_periods"] = self.config.time_period
+        return params
+
+    def _read_goals(self) -> list[dict[str, Any]]:
+        what = f"reading the goals of {self._scope_text()}"
+        try:
+            return list(self._transport().pages("/goals", self._goal_params(), what=what))
+        except AsanaError as e:
+            raise self._refused(e, what) from None
+
+    def _relations(self, goal: dict[str, Any]) -> list[Relation]:
+        where = where_goal(goal)
+        what = f"reading the subgoals of {where}"
+        params = {"supported_goal": goal["gid"], "resource_subtype": "subgoal",
+                  "opt_fields": ",".join(RELATIONSHIP_FIELDS)}  # fmt: skip
+        out = []
+        try:
+            for rel in self._transport().pages("/goal_relationships", params, what=what):
+                sub = rel.get("supporting_resource") or {}
+                if rel.get("resource_subtype", "subgoal") != "subgoal" or sub.get("resource_type", "goal") != "goal":
+                    continue
+                weight = rel.get("contribution_weight")
+                out.append(Relation(str(sub.get("gid")), float(weight) if isinstance(weight, (int, float)) else None))
+        except AsanaError as e:
+            raise self._refused(e, what, where) from None
+        return out
+
+    def _parents(self, goal: dict[str, Any]) -> list[str]:
+        where = where_goal(goal)
+        what = f"reading the parent goals of {where}"
+        try:
+            found = self._transport().data("GET", f"/goals/{goal['gid']}/parentGoals",
+                                           params={"opt_fields": ",".join(PARENT_FIELDS)}, what=what)  # fmt: skip
+        except AsanaError as e:
+            raise self._refused(e, what, where) from None
+        return [str(p["gid"]) for p in found or [] if isinstance(p, dict) and p.get("gid")]
+
+    def _scope(self) -> list[str | None]:
+        return [self.config.workspace, self.config.team, self.config.time_period]
+
+    def read(self) -> ReadResult:
+        if self.role != "okrs":
+            raise SourceError(f'source "{self.name}": Asana goals are OKRs; list it under [[okrs]], not [[kpis]]')
+        goals = self._read_goals()
+        by_gid = {g["gid"]: g for g in goals}
+        cached = self.ctx.cache.get(self.name, _CACHE) or {}
+        assert isinstance(cached, dict)
+        now = self.clock()
+        cold = (
+            not cached
+            or cached.get("scope") != self._scope()
+            or now - float(cached.get("at", 0)) >= self.config.full_refresh.total_seconds()
+        )
+        known: dict[str, list[Relation]] = {}
+        parents: dict[str, list[str]] = {}
+        if not cold:
+            known = {g: [Relation(s, w) for s, w in rels] for g, rels in (cached.get("relations") or {}).items()}
+            parents = {g: list(p) for g, p in (cached.get("parents") or {}).items()}
+        subgoals = {r.goal for g, rels in known.items() if g in by_gid for r in rels}
+        changed = cold
+        for gid in read_order(goals):
+            if gid in known or gid in subgoals:
+                continue
+            known[gid] = self._relations(by_gid[gid])
+            subgoals.update(r.goal for r in known[gid])
+            changed = True
+        selected = {g: rels for g, rels in known.items() if g in by_gid}
+        for gid in structure(goals, selected).objectives:
+            if gid not in parents:
+                parents[gid] = self._parents(by_gid[gid])
+                changed = True
+        if changed:
+            self.ctx.cache.put(self.name, _CACHE, {
+                "scope": self._scope(),
+                "at": now if cold else float(cached.get("at", now)),
+                "relations": {g: [[r.goal, r.weight] for r in rels] for g, rels in selected.items()},
+                "parents": {g: p for g, p in parents.items() if g in by_gid},
+            })  # fmt: skip
+        objectives, notes = build_objectives(goals, selected, source=self.name, cycle=self.config.cycle,
+                                             parents=parents)  # fmt: skip
+        if not goals:
+            notes.append(f"Asana has no goals in {self._scope_text()} that the token can see")
+        self._goals = by_gid
+        errors = []
+        if self.config.status_updates and not self.ctx.dry_run:
+            errors = self._updates().resume()  # a crash or an ambiguous failure left some
+        return ReadResult(objectives=objectives, errors=errors, notes=notes)
+
+    def _updates(self) -> StatusUpdates:
+        if self._status_updates is None:
+            today = (self.ctx.now or datetime.now(UTC)).date()
+            self._status_updates = StatusUpdates(self.name, self.ctx.cache, self._transport, today)
+        return self._status_updates
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, patches: Sequence[Patch]) -> list[ItemError]:
+        if not patches:
+            return []
+        if self._goals is None:
+            self.read()
+        goals = self._goals or {}
+        errors: list[ItemError] = []
+        updates = self._updates() if self.config.status_updates else None
+        written = 0
+        for i, p in enumerate(patches):
+            goal = goals.get(str(p.ref or p.item))
+            plan = plan_write(p, goal)
+            if isinstance(plan, str):
+                errors.append(ItemError(self.name, p.item, f"{plan}; not written", fields=(p.field,)))
+                continue
+            if plan is None:
+                continue
+            assert goal is not None
+            try:
+                self._send(plan, goal, updates, errors)
+                written += 1
+            except Deferred as e:
+                if written == 0:
+                    raise
+                errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in patches[i:])
+                break
+            except _Fatal as e:
+                if written == 0:
+                    raise SourceError(str(e)) from None
+                errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in patches[i:])
+                break
+            except SourceError as e:
+                errors.append(ItemError(self.name, p.item, str(e), fields=(p.field,)))
+        return errors
+
+    def _send(self, plan: GoalWrite, goal: dict[str, Any], updates: StatusUpdates | None,
+              errors: list[ItemError]) -> None:  # fmt: skip
+        where = where_goal(goal)
+        old = goal.get("status")
+        key = None
+        new = plan.body["data"].get("status")
+        if updates is not None and plan.field == "status" and old in ("green", "yellow", "red") and new != old:
+            key = updates.intend(plan.goal, where, old, new, plan.patch.progress)
+        what = f"setting the status of {where}" if plan.field == "status" else f"setting the metric of {where}"
+        try:
+            self._transport().request(plan.method, plan.path, body=plan.body, what=what)
+        except AsanaError as e:
+            if key:
+                updates.forget(key)  # type: ignore[union-attr]
+            if e.status == 400 and plan.field == "status":
+                raise SourceError(f"Asana refused the status of {where} (400 {e.text}); Asana sets a goal's status "
+                                  "only when the goal has a metric: give it one, or set its status by hand") from None  # fmt: skip
+            raise self._refused(e, what, where) from None
+        # Not known to have failed (Deferred, gave up on 5xx): the intent stays, and the next pass posts
+        # it (posting a status update sets the goal's status too, so the two agree either way).
+        if plan.field == "status":
+            goal["status"] = new
+        else:
+            (goal.get("metric") or {})["current_number_value"] = plan.body["data"]["current_number_value"]
+        if key:
+            error = updates.post(key)  # type: ignore[union-attr]
+            if error:
+                errors.append(error)
+
+    # -- the rest of the protocol -----------------------------------------------------------
+
+    def check(self) -> list[str]:
+        what = f"reaching the goals of {self._scope_text()}"
+        try:
+            params = {**self._goal_params(), "opt_fields": "name"}
+            self._transport().request("GET", "/goals", params={**params, "limit": "1"}, what=what)
+        except AsanaError as e:
+            return [str(self._refused(e, what))]
+        except SourceError as e:
+            return [str(e)]
+        return []
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
