@@ -198,9 +198,12 @@ def _weights(relations: Sequence[Relation]) -> list[float]:
 
 
 def _status_written(goal: Mapping[str, Any]) -> dict[str, Any]:
-    """What the goal holds of the fields syncd owns (nothing for a closed goal)."""
+    """What the goal holds of the fields syncd owns (nothing for a closed goal).
+
+    Asana lets a goal's status be written only when the goal has a metric.
+    """
     status = goal.get("status")
-    if status in CLOSED:
+    if status in CLOSED or not goal.get("metric"):
         return {}
     return {"status": _SHOWN.get(status or "", _NO_COLOUR)}
 
@@ -274,7 +277,15 @@ def build_objectives(
         for rel, weight in zip(rels, _weights(rels)):
             o.key_results.append(_key_result(by_gid[rel.goal], gid, weight, source))
         objectives.append(o)
-    return objectives, shape.notes
+    notes = shape.notes
+    used = [gid for gid in shape.objectives] + [r.goal for rels in shape.key_results.values() for r in rels]
+    bare = [by_gid[g] for g in used if not by_gid[g].get("metric") and by_gid[g].get("status") not in CLOSED]
+    if bare:
+        names = ", ".join(where_goal(g) for g in bare[:3]) + (f" and {len(bare) - 3} more" if len(bare) > 3 else "")
+        notes.append(f"{len(bare)} goal{'s' if len(bare) > 1 else ''} without a metric ({names}): Asana sets a "
+                     "goal's status only when it has one, so syncd leaves their status alone; give them a metric "
+                     "to have it written")  # fmt: skip
+    return objectives, notes
 
 
 # --- writing -----------------------------------------------------------------------------

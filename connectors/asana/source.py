@@ -3,7 +3,8 @@
 Reads: ``GET /goals`` (workspace, narrowed by team and time period) with the
 ``opt_fields`` the mapping reads, 100 a page, every pass. Which goals are
 subgoals of which (``GET /goal_relationships?supported_goal=``, and each
-objective's ``GET /goals/{gid}/parentGoals`` for alignment) is read on a cold
+objective's ``GET /goals/{gid}/parentGoals`` for alignment, when team or
+time period narrow the selection) is read on a cold
 or full-refresh pass and kept in the state store between them; a goal that
 appears later has its own relationships read on the pass that first sees it.
 Writes: ``PUT /goals/{gid}`` for a status colour and ``POST
@@ -199,7 +200,9 @@ class AsanaSource:
             subgoals.update(r.goal for r in known[gid])
             changed = True
         selected = {g: rels for g, rels in known.items() if g in by_gid}
-        for gid in structure(goals, selected).objectives:
+        # Over a whole workspace every parent goal is selected, so an objective has none outside it.
+        narrowed = bool(self.config.team or self.config.time_period)
+        for gid in structure(goals, selected).objectives if narrowed else ():
             if gid not in parents:
                 parents[gid] = self._parents(by_gid[gid])
                 changed = True

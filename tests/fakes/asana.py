@@ -108,6 +108,10 @@ class AsanaFake(FakeServer):
             self.status_updates: list[dict[str, Any]] = []
             #: Seconds sent in Retry-After with a 429 (None: the time until a slot frees up, rounded up).
             self.retry_after: float | None = None
+            #: The next N status updates are taken, then answered 503 (an ambiguous failure).
+            self.lose_update_answers = 0
+            #: Refuse status updates with 403 (no permission to comment on goals).
+            self.refuse_updates = False
             self.rate_limit = None
             self.latency = 0.0
             self._faults.clear()
@@ -418,6 +422,15 @@ class AsanaFake(FakeServer):
         return self._page(r, [self._shape(u, fields, _STATUS_COMPACT) for u in ups], "/status_updates")
 
     def _post_status_update(self, r: Request) -> Any:
+        if self.refuse_updates:
+            raise HTTPError(403, "", "You do not have permission to post status updates on this goal.")
+        answer = self._take_status_update(r)
+        if self.lose_update_answers > 0:
+            self.lose_update_answers -= 1
+            raise HTTPError(503, "", "Service Unavailable")
+        return answer
+
+    def _take_status_update(self, r: Request) -> Any:
         data = self._data(r)
         for key in ("parent", "status_type", "text"):
             if not data.get(key):
