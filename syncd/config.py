@@ -248,10 +248,10 @@ class AsanaSource(_Source):
     cycle: str | None = None
     #: Post a status update on a goal when syncd changes its colour.
     status_updates: bool = False
-    token_env: str = "ASANA_TOKEN"
+    token_env: EnvName = "ASANA_TOKEN"
     base_url: str | None = None
     #: How often the goal relationships (cached between passes) are read again.
-    full_refresh: Duration = timedelta(days=1)
+    full_refresh: Span = timedelta(days=1)
 
 
 KpiSourceConfig = Annotated[CsvSource | XlsxSource | SheetsSource | NotionSource, Field(discriminator="type")]
