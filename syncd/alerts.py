@@ -42,31 +42,6 @@ __all__ = ["Alerts", "digest_slot", "coloured_items", "Item"]
 
 log = logging.getLogger("syncd.alerts")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_colours (
-    source TEXT NOT NULL,
-    item TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    title TEXT NOT NULL,
-    colour TEXT NOT NULL,
-    status TEXT,
-    at TEXT NOT NULL,
-    PRIMARY KEY (source, item)
-);
-CREATE TABLE IF NOT EXISTS alert_outbox (
-    key TEXT PRIMARY KEY,
-    alert TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL DEFAULT 0,
-    last_error TEXT,
-    sent TEXT
-);
-CREATE INDEX IF NOT EXISTS alert_outbox_by_state ON alert_outbox (state, created);
-"""
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DOT = {"green": "\U0001f7e2", "amber": "\U0001f7e1", "red": "\U0001f534"}
@@ -138,8 +113,6 @@ class Alerts:
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
         self.reconfigure(config, policy)
-        with store.transaction() as db:
-            db.executescript(_SCHEMA)
 
     def reconfigure(self, config: Any, policy: RetryPolicy | None = None) -> None:
         self.config = config
@@ -163,8 +136,9 @@ class Alerts:
                     "SELECT colour, status FROM alert_colours WHERE source = ? AND item = ?", (it.source, it.id)
                 ).fetchone()
                 db.execute(
-                    "INSERT OR REPLACE INTO alert_colours (source, item, kind, title, colour, status, at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO alert_colours (source, item, kind, title, colour, status, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET kind = excluded.kind, "
+                    "title = excluded.title, colour = excluded.colour, status = excluded.status, at = excluded.at",
                     (it.source, it.id, it.kind, it.title, it.colour, it.status, when),
                 )
                 if row is None or row[0] == it.colour:
@@ -201,7 +175,7 @@ class Alerts:
 
     def _enqueue(self, db: Any, key: str, alert: str, kind: str, body: str) -> int:
         cur = db.execute(
-            "INSERT OR IGNORE INTO alert_outbox (key, alert, kind, body, created) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO alert_outbox (key, alert, kind, body, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, alert, kind, body, datetime.now(UTC).isoformat()),
         )
         return cur.rowcount

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from .config import Config, ConfigError, find_config, load_config
+from .state import StateError
 
 __all__ = ["main"]
 
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return 2
+    except StateError as e:  # the state store cannot be opened or reached at start
+        print(f"syncd: {e}", file=sys.stderr)
+        return 2
     return 2
 
 
@@ -111,7 +115,7 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
 
     now = parse_now(args.now, config.syncd.timezone)
     try:
-        with hold(config.state_path, shared=args.dry_run):
+        with hold(config.state_path, shared=args.dry_run or bool(config.state_dsn)):
             report = sync(config, now=now, dry_run=args.dry_run, only=args.source)
     except LockError as e:
         print(f"syncd: {e}", file=sys.stderr)
@@ -130,10 +134,10 @@ def _check(config: Config) -> int:
     from syncd.connectors import open_source
 
     from .source import SourceContext, SourceError
-    from .state import StateStore
+    from .state import open_store
 
     problems = 0
-    state = StateStore(config.state_path, readonly=True)
+    state = open_store(config, readonly=True)
     ctx = SourceContext(config=config, cache=state, env=os.environ, dry_run=True)
     print(f"config {config.path}: valid")
     for role, cfg in config.sources():

@@ -97,6 +97,7 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Interval = _duration(timedelta(milliseconds=100), example="15m")
 Timeout = _duration(timedelta(milliseconds=100), timedelta(minutes=10), example="30s")
 Span = _duration(timedelta(0), example="1d")
+LeaseTtl = _duration(timedelta(seconds=1), timedelta(hours=1), example="60s")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -265,7 +266,11 @@ OkrSourceConfig = Annotated[
 
 
 class SyncdSection(_Strict):
-    state: Path = Path("syncd.db")
+    #: A SQLite file (relative to the config), or a PostgreSQL DSN
+    #: ``postgresql://user@host:5432/db`` shared by replicas (no password in it).
+    state: str = "syncd.db"
+    #: How long a replica's lease on a credential group lasts unrenewed (PostgreSQL state only).
+    lease_ttl: LeaseTtl = timedelta(seconds=60)
     timezone: str = "UTC"
     interval: Interval = timedelta(minutes=15)
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
@@ -286,6 +291,19 @@ class SyncdSection(_Strict):
     def _listen(cls, v: str | None) -> str | None:
         if v is not None:
             parse_listen(v)
+        return v
+
+    @field_validator("state")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        from .pgstate import dsn_problem, is_dsn
+
+        if is_dsn(v):
+            problem = dsn_problem(v)
+            if problem:
+                raise ValueError(problem)
+        elif "://" in v:
+            raise ValueError("expected a file path or a postgresql://user@host:5432/database DSN")
         return v
 
     @field_validator("timezone")
@@ -377,8 +395,17 @@ class Config(BaseSettings):
         return p if p.is_absolute() else (self.base_dir / p)
 
     @property
+    def state_dsn(self) -> str | None:
+        """The PostgreSQL DSN of the state store, or None for a SQLite file."""
+        from .pgstate import is_dsn
+
+        return self.syncd.state if is_dsn(self.syncd.state) else None
+
+    @property
     def state_path(self) -> Path:
-        return self.resolve(self.syncd.state)
+        """The SQLite state file; with PostgreSQL, ``syncd.db`` beside the config, where files
+        kept beside the state go."""
+        return self.resolve(Path("syncd.db") if self.state_dsn else Path(self.syncd.state))
 
     def sources(self) -> list[tuple[str, Any]]:
         """Every source as (role, config), role being ``kpis`` or ``okrs``."""
@@ -509,7 +536,7 @@ def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
             msg = 'missing type; say type = "csv", "xlsx", "sheets", "notion", "trello" or "asana"'
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            secret = bool(parts) and parts[-1].endswith("_env")  # never echo what may be a token
+            secret = (bool(parts) and parts[-1].endswith("_env")) or key == "syncd.state"  # never echo a token or DSN
             if "input" in e and not isinstance(e["input"], (dict, list)) and not secret:
                 msg += f" (got {e['input']!r})"
         out.append(f"{key}: {msg}")

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from .lock import LockError, hold
 from .logs import Redactor, secret_values, setup_logging
 from .observe import HealthServer, Metrics
 from .scheduler import PassResult, Scheduler, Slot
-from .state import StateStore
+from .state import open_store
 
 __all__ = ["run", "status", "Daemon", "STOP_GRACE"]
 
@@ -59,7 +58,8 @@ def run(config: Config, *, log_format: str | None = None) -> int:
     # The daemon's own line for each pass says what the engine's warning would.
     logging.getLogger("syncd.engine").setLevel(logging.ERROR)
     try:
-        with hold(config.state_path):
+        # SQLite: one process per state file. PostgreSQL: replicas share it, under leases.
+        with hold(config.state_path, shared=bool(config.state_dsn)):
             return Daemon(config, redactor).serve()
     except LockError as e:
         log.error("refusing to start: %s", e, extra={"event": "refused"})
@@ -83,7 +83,7 @@ class Daemon:
 
     def serve(self) -> int:
         config = self.config
-        self.store = StateStore(config.state_path)
+        self.store = open_store(config)
         self.alerts = Alerts(config, self.store, self.env, on_sent=self._on_alert)
         server: HealthServer | None = None
         if config.syncd.listen:
@@ -292,11 +292,7 @@ class Daemon:
     # -- health ------------------------------------------------------------------------
 
     def _load_history(self) -> None:
-        with self.store.transaction() as db:
-            rows = db.execute(
-                "SELECT source, MAX(id), started FROM runs WHERE outcome = 'ok' GROUP BY source"
-            ).fetchall()
-        for source, _, started in rows:
+        for source, started in self.store.last_successes().items():
             self.last_success[source] = started
             try:
                 self.metrics.last_success.labels(source).set(datetime.fromisoformat(started).timestamp())
@@ -346,8 +342,8 @@ def status(config: Config, *, fmt: str = "text") -> int:
         "sources": [],
         "alerts": {},
     }
-    if path.exists():
-        store = StateStore(path, readonly=True)
+    if config.state_dsn or path.exists():
+        store = open_store(config, readonly=True)
         try:
             runs = {r["source"]: r for r in store.last_runs()}
             names = [cfg.name for _, cfg in config.sources()]
@@ -356,13 +352,7 @@ def status(config: Config, *, fmt: str = "text") -> int:
                 entry["failures_in_a_row"] = store.failures_in_a_row(name)
                 entry["configured"] = name in names
                 data["sources"].append(entry)
-            try:
-                with store.transaction() as db:
-                    data["alerts"] = dict(
-                        db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall()
-                    )
-            except sqlite3.OperationalError:
-                pass  # no alert table yet
+            data["alerts"] = store.alert_counts()
         finally:
             store.close()
     else:

@@ -28,7 +28,7 @@ from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
 from .model import KPI, Evaluation, ItemError, Objective, Patch, Warning
 from .source import Deferred, Source, SourceContext, SourceError
-from .state import StateStore
+from .state import StateStore, open_store
 
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
@@ -198,7 +198,7 @@ def sync(
         chosen, feeders = select_sources(config, only)
     own_state = state is None
     if state is None:
-        state = StateStore(config.state_path, readonly=dry_run)
+        state = open_store(config, readonly=dry_run)
     ctx = SourceContext(
         config=config,
         cache=state,

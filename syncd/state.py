@@ -1,9 +1,13 @@
-"""The SQLite state store: KPI and key result value history, what syncd wrote, runs, caches.
+"""The state store: KPI value history, what syncd wrote, runs, caches, the alert outbox.
 
-One file (``[syncd].state``), WAL mode, every change in a transaction, so a
-process killed at any moment leaves either the old or the new state, never a
-broken file. A dry run opens the store read-only (or not at all when it does
-not exist yet) and writes nothing.
+One interface (:class:`StateStore`), two implementations: :class:`SQLiteStore`,
+the embedded default (one file, one process), and
+:class:`syncd.pgstate.PostgresStore` (``[syncd].state = "postgresql://..."``,
+shared by replicas). Both run the same SQL (:class:`SQLStore`): ``?``
+placeholders and ``ON CONFLICT`` upserts, which SQLite and PostgreSQL both
+speak, over the same tables with the same meaning. Every change is in a
+transaction, so a process killed at any moment leaves either the old or the new
+state. A dry run opens the store read-only and writes nothing.
 """
 
 from __future__ import annotations
@@ -12,25 +16,30 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .model import KpiHistory, Patch, Points
 
-__all__ = ["StateStore"]
+if TYPE_CHECKING:
+    from .config import Config
 
-_SCHEMA = """
+__all__ = ["StateStore", "SQLStore", "SQLiteStore", "StateError", "Db", "open_store", "SCHEMA"]
+
+#: The tables, written once for both databases. ``{id}`` is the
+#: auto-numbered key; ``DOUBLE PRECISION`` is a REAL in SQLite.
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS kpi_values (
     kpi TEXT NOT NULL,
-    value REAL,
+    value DOUBLE PRECISION,
     first_seen TEXT NOT NULL,
     PRIMARY KEY (kpi, first_seen)
 );
 CREATE TABLE IF NOT EXISTS key_result_values (
     key_result TEXT NOT NULL,
-    value REAL,
+    value DOUBLE PRECISION,
     first_seen TEXT NOT NULL,
     PRIMARY KEY (key_result, first_seen)
 );
@@ -43,7 +52,7 @@ CREATE TABLE IF NOT EXISTS written (
     PRIMARY KEY (source, item, field)
 );
 CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     started TEXT NOT NULL,
     now TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -57,7 +66,100 @@ CREATE TABLE IF NOT EXISTS cache (
     value TEXT,
     PRIMARY KEY (source, key)
 );
+CREATE TABLE IF NOT EXISTS alert_colours (
+    source TEXT NOT NULL,
+    item TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    colour TEXT NOT NULL,
+    status TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (source, item)
+);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    key TEXT PRIMARY KEY,
+    alert TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try DOUBLE PRECISION NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_outbox_by_state ON alert_outbox (state, created);
 """
+
+
+class StateError(Exception):
+    """The state store cannot be opened or reached; the message says where and what to do
+    (and never holds a password)."""
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Db(Protocol):
+    """What :meth:`StateStore.transaction` yields: SQL with ``?`` placeholders."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, seq: Any, /) -> Any: ...
+
+
+class StateStore(Protocol):
+    """What the engine, the daemon, the alerts and the sources' cache use."""
+
+    readonly: bool
+
+    def close(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[Db]:
+        """Everything inside commits together or not at all (rolled back when read-only)."""
+        ...
+
+    def kpi_history(self, values: Mapping[str, float | None]) -> dict[str, KpiHistory]: ...
+
+    def history(
+        self, kpis: Mapping[str, float | None], key_results: Iterable[str], now: datetime
+    ) -> tuple[dict[str, KpiHistory], dict[str, Points]]: ...
+
+    def record_key_result_values(self, values: Mapping[str, float | None], now: datetime) -> None: ...
+
+    def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None: ...
+
+    def record_writes(self, patches: Iterable[Patch], now: datetime) -> None: ...
+
+    def record_run(
+        self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]
+    ) -> None: ...
+
+    def last_runs(self) -> list[dict[str, Any]]: ...
+
+    def last_successes(self) -> dict[str, str]: ...
+
+    def failures_in_a_row(self, source: str) -> int: ...
+
+    def alert_counts(self) -> dict[str, int]: ...
+
+    def get(self, source: str, key: str, default: object = None) -> object: ...
+
+    def put(self, source: str, key: str, value: object) -> None: ...
+
+
+def open_store(config: Config, *, readonly: bool = False) -> StateStore:
+    """The store ``[syncd].state`` names: a PostgreSQL DSN, else a SQLite file."""
+    if config.state_dsn:
+        from .pgstate import PostgresStore
+
+        return PostgresStore(config.state_dsn, readonly=readonly)
+    return SQLiteStore(config.state_path, readonly=readonly)
 
 
 def _iso(t: datetime) -> str:
@@ -68,45 +170,19 @@ def _first(point: tuple[float, float | None]) -> float:
     return point[0]
 
 
-class StateStore:
-    """Thread-safe wrapper over one SQLite connection."""
+class SQLStore:
+    """The store's methods, once, in SQL both databases run.
 
-    def __init__(self, path: Path | str, *, readonly: bool = False):
-        self.path = Path(path)
-        self.readonly = readonly
-        self._lock = threading.RLock()
-        if readonly:
-            if self.path.exists():
-                uri = f"file:{self.path.resolve()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                self._db = sqlite3.connect(":memory:", check_same_thread=False)
-                self._db.executescript(_SCHEMA)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+    Subclasses provide :meth:`transaction` (and may override :meth:`_latest`).
+    """
+
+    readonly: bool = False
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        raise NotImplementedError
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Everything inside commits together or not at all (a no-op when read-only)."""
-        with self._lock:
-            if self.readonly:
-                yield self._db
-                self._db.rollback()
-                return
-            try:
-                yield self._db
-                self._db.commit()
-            except BaseException:
-                self._db.rollback()
-                raise
+    def transaction(self) -> AbstractContextManager[Db]:
+        raise NotImplementedError  # pragma: no cover
 
     # -- KPI history ---------------------------------------------------------------
 
@@ -114,18 +190,18 @@ class StateStore:
         """The two newest (value, first_seen) of each KPI, newest first, in one query."""
         wanted = list(kpis)
         out: dict[str, list[tuple[float | None, str]]] = {k: [] for k in wanted}
-        with self._lock:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM wanted")
-            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in wanted))
-            rows = self._db.execute(
+        with self.transaction() as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM wanted")
+            db.executemany("INSERT INTO wanted VALUES (?) ON CONFLICT DO NOTHING", ((k,) for k in wanted))
+            rows = db.execute(
                 "SELECT kpi, value, first_seen FROM ("
                 "  SELECT v.kpi, v.value, v.first_seen,"
                 "         ROW_NUMBER() OVER (PARTITION BY v.kpi ORDER BY v.first_seen DESC) AS n"
                 "  FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
-                ") WHERE n <= 2 ORDER BY kpi, n"
+                ") latest WHERE n <= 2 ORDER BY kpi, n"
             ).fetchall()
-            self._db.execute("DELETE FROM wanted")
+            db.execute("DELETE FROM wanted")
         for kpi, value, first_seen in rows:
             out[kpi].append((value, first_seen))
         return out
@@ -145,13 +221,19 @@ class StateStore:
 
     def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None:
         """Remember each value that differs from the last one recorded."""
+        if self.readonly:
+            return
         latest = self._latest(values)
         changed = [
             (kpi, value, _iso(now)) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
         ]
         if changed:
             with self.transaction() as db:
-                db.executemany("INSERT OR REPLACE INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?)", changed)
+                db.executemany(
+                    "INSERT INTO kpi_values (kpi, value, first_seen) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kpi, first_seen) DO UPDATE SET value = excluded.value",
+                    changed,
+                )
 
     # -- history for the history-based rules (one query per pass) -------------------
 
@@ -166,22 +248,22 @@ class StateStore:
         ``--now`` sees what that pass saw.
         """
         wanted_krs = list(key_results)
-        with self._lock:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM wanted")
-            self._db.execute("DELETE FROM wanted_kr")
-            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in kpis))
-            self._db.executemany("INSERT OR IGNORE INTO wanted_kr VALUES (?)", ((k,) for k in wanted_krs))
-            rows = self._db.execute(
+        with self.transaction() as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM wanted")
+            db.execute("DELETE FROM wanted_kr")
+            db.executemany("INSERT INTO wanted VALUES (?) ON CONFLICT DO NOTHING", [(k,) for k in kpis])
+            db.executemany("INSERT INTO wanted_kr VALUES (?) ON CONFLICT DO NOTHING", [(k,) for k in wanted_krs])
+            rows = db.execute(
                 "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi "
                 "UNION ALL SELECT 1, v.key_result, v.value, v.first_seen "
                 "FROM key_result_values v JOIN wanted_kr w ON w.kr = v.key_result"
-                if self._has_key_result_values()
+                if self._has_table(db, "key_result_values")
                 else "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
             ).fetchall()
-            self._db.execute("DELETE FROM wanted")
-            self._db.execute("DELETE FROM wanted_kr")
+            db.execute("DELETE FROM wanted")
+            db.execute("DELETE FROM wanted_kr")
         limit = now.timestamp()
         stamps: dict[str, float] = {}  # one pass stamps all its values alike: parse each stamp once
         grouped: tuple[dict[str, list[tuple[float, float | None]]], ...] = ({}, {})
@@ -208,13 +290,9 @@ class StateStore:
                 kpi_out[kpi] = KpiHistory(first_seen=None, previous=pts[-1][1], values=values)
         return kpi_out, {kr: tuple(pts) for kr, pts in grouped[1].items()}
 
-    def _has_key_result_values(self) -> bool:
+    def _has_table(self, db: Db, name: str) -> bool:
         """False only for a store made by an older syncd, opened read-only (a dry run)."""
-        return bool(
-            self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_result_values'"
-            ).fetchone()
-        )
+        return True
 
     def record_key_result_values(self, values: Mapping[str, float | None], now: datetime) -> None:
         """Remember each key result's current value when it differs from the last one recorded."""
@@ -223,35 +301,41 @@ class StateStore:
         with self.transaction() as db:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
             db.execute("DELETE FROM wanted_kr")
-            db.executemany("INSERT OR IGNORE INTO wanted_kr VALUES (?)", ((k,) for k in values))
+            db.executemany("INSERT INTO wanted_kr VALUES (?) ON CONFLICT DO NOTHING", [(k,) for k in values])
             latest = dict(
                 db.execute(
                     "SELECT key_result, value FROM ("
                     "  SELECT v.key_result, v.value,"
                     "         ROW_NUMBER() OVER (PARTITION BY v.key_result ORDER BY v.first_seen DESC) AS n"
                     "  FROM key_result_values v JOIN wanted_kr w ON w.kr = v.key_result"
-                    ") WHERE n = 1"
+                    ") latest WHERE n = 1"
                 ).fetchall()
             )
             db.execute("DELETE FROM wanted_kr")
             stamp = _iso(now)
             db.executemany(
-                "INSERT OR REPLACE INTO key_result_values (key_result, value, first_seen) VALUES (?, ?, ?)",
+                "INSERT INTO key_result_values (key_result, value, first_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT (key_result, first_seen) DO UPDATE SET value = excluded.value",
                 [(kr, v, stamp) for kr, v in values.items() if kr not in latest or latest[kr] != v],
             )
 
     # -- writes and runs -------------------------------------------------------------
 
     def record_writes(self, patches: Iterable[Patch], now: datetime) -> None:
+        if self.readonly:
+            return
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO written (source, item, field, value, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO written (source, item, field, value, at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (source, item, field) DO UPDATE SET value = excluded.value, at = excluded.at",
                 [(p.source, p.item, p.field, json.dumps(p.new), _iso(now)) for p in patches],
             )
 
     def record_run(
         self, source: str, *, started: datetime, now: datetime, outcome: str, summary: dict[str, Any]
     ) -> None:
+        if self.readonly:
+            return
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (started, now, source, outcome, summary) VALUES (?, ?, ?, ?, ?)",
@@ -266,8 +350,8 @@ class StateStore:
 
     def last_runs(self) -> list[dict[str, Any]]:
         """The last pass of each source, newest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self.transaction() as db:
+            rows = db.execute(
                 "SELECT source, started, now, outcome, summary FROM runs WHERE id IN "
                 "(SELECT MAX(id) FROM runs GROUP BY source) ORDER BY id DESC"
             ).fetchall()
@@ -275,9 +359,18 @@ class StateStore:
             {"source": s, "started": st, "now": n, "outcome": o, **json.loads(summary)} for s, st, n, o, summary in rows
         ]
 
+    def last_successes(self) -> dict[str, str]:
+        """When the last good pass of each source started."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT source, started FROM runs WHERE id IN "
+                "(SELECT MAX(id) FROM runs WHERE outcome = 'ok' GROUP BY source)"
+            ).fetchall()
+        return {source: started for source, started in rows}
+
     def failures_in_a_row(self, source: str) -> int:
-        with self._lock:
-            rows = self._db.execute(
+        with self.transaction() as db:
+            rows = db.execute(
                 "SELECT outcome FROM runs WHERE source = ? ORDER BY id DESC LIMIT 100", (source,)
             ).fetchall()
         count = 0
@@ -287,11 +380,17 @@ class StateStore:
             count += 1
         return count
 
+    def alert_counts(self) -> dict[str, int]:
+        """Alert messages per state (pending, sending, sent, failed, unknown)."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall()
+        return {state: n for state, n in rows}
+
     # -- the sources' cache ----------------------------------------------------------
 
     def get(self, source: str, key: str, default: object = None) -> object:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM cache WHERE source = ? AND key = ?", (source, key)).fetchone()
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM cache WHERE source = ? AND key = ?", (source, key)).fetchone()
         return json.loads(row[0]) if row else default
 
     def put(self, source: str, key: str, value: object) -> None:
@@ -299,5 +398,57 @@ class StateStore:
             return
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO cache (source, key, value) VALUES (?, ?, ?)", (source, key, json.dumps(value))
+                "INSERT INTO cache (source, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (source, key) DO UPDATE SET value = excluded.value",
+                (source, key, json.dumps(value)),
             )
+
+
+class SQLiteStore(SQLStore):
+    """The embedded store: one SQLite file in WAL mode, one connection, thread-safe."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        schema = SCHEMA.format(id="INTEGER PRIMARY KEY AUTOINCREMENT")
+        try:
+            if readonly:
+                if self.path.exists():
+                    uri = f"file:{self.path.resolve()}?mode=ro"
+                    self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                else:
+                    self._db = sqlite3.connect(":memory:", check_same_thread=False)
+                    self._db.executescript(schema)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(schema)
+        except (sqlite3.Error, OSError) as e:
+            raise StateError(
+                f"cannot open the state file {self.path}: {e}; check [syncd].state and its folder's permissions"
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _has_table(self, db: Db, name: str) -> bool:
+        return bool(db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Db]:
+        """Everything inside commits together or not at all (a no-op when read-only)."""
+        with self._lock:
+            if self.readonly:
+                yield self._db
+                self._db.rollback()
+                return
+            try:
+                yield self._db
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise

@@ -103,3 +103,71 @@ def _loopback_only():
     socket.socket.connect = connect  # type: ignore[method-assign]
     yield
     socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
+# --- PostgreSQL (the replicas' state store) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session. Skipped, saying why, only where none can be
+    started; under CI (CI=true) that is a failure instead."""
+    import os
+
+    from tests.pgserver import PgServer, PgUnavailable
+
+    try:
+        server = PgServer().start()
+    except PgUnavailable as e:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {e}")
+        pytest.skip(f"no PostgreSQL server can be started here: {e}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_dsn(postgres, monkeypatch, request):
+    """A fresh, empty schema of the test PostgreSQL; PGPASSWORD set as an operator would set it."""
+    import re
+
+    from tests.pgserver import PASSWORD
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    name = "t_" + re.sub(r"\W", "_", request.node.name)[:50].lower()
+    return postgres.new_schema(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_kind(request):
+    return request.param
+
+
+@pytest.fixture
+def make_store(state_kind, tmp_path, request):
+    """``make_store(readonly=False)``: the same state store each call, in SQLite or PostgreSQL."""
+    from syncd.state import SQLiteStore
+
+    opened = []
+    dsn = request.getfixturevalue("pg_dsn") if state_kind == "postgresql" else None
+
+    def make(readonly: bool = False):
+        if dsn:
+            from syncd.pgstate import PostgresStore
+
+            store = PostgresStore(dsn, readonly=readonly)
+        else:
+            store = SQLiteStore(tmp_path / "s.db", readonly=readonly)
+        opened.append(store)
+        return store
+
+    make.kind = state_kind  # type: ignore[attr-defined]
+    make.dsn = dsn  # type: ignore[attr-defined]
+    yield make
+    for store in opened:
+        try:
+            store.close()
+        except Exception:  # noqa: BLE001 - already closed by the test
+            pass

@@ -13,7 +13,7 @@ from syncd.alerts import Alerts, digest_slot
 from syncd.config import load_config
 from syncd.connectors.retry import RetryPolicy
 from syncd.model import Evaluation, KeyResultResult, KpiResult, ObjectiveResult
-from syncd.state import StateStore
+from syncd.state import SQLiteStore
 from tests.conftest import write_config
 from tests.fakes.webhook import WebhookReceiver
 
@@ -50,7 +50,7 @@ def _alerts(config, store, hook, **kw) -> Alerts:
 
 
 def test_a_colour_change_is_sent_once(tmp_path, hook):
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     alerts = _alerts(_config(tmp_path), store, hook)
     assert alerts.observe(_report("2026-11-15T09:00:00+00:00")) == 0  # first sight: not a change
     assert alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red", kr="off_track", nps_value=10)) == 2
@@ -70,7 +70,7 @@ def test_a_colour_change_is_sent_once(tmp_path, hook):
 
 
 def test_no_data_is_not_a_colour(tmp_path, hook):
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     alerts = _alerts(_config(tmp_path), store, hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     assert alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="no_data", nps_value=None)) == 0
@@ -85,7 +85,7 @@ def test_every_alert_table_gets_its_own_copy(tmp_path, hook):
         '[[alerts]]\nname = "quiet"\nurl_env = "HOOK"\non_change = false\n\n'
         '[[alerts]]\nname = "team"\nurl_env = "HOOK"\n',
     )
-    alerts = _alerts(config, StateStore(tmp_path / "s.db"), hook)
+    alerts = _alerts(config, SQLiteStore(tmp_path / "s.db"), hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     assert alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="amber")) == 2
     alerts.flush()
@@ -94,14 +94,14 @@ def test_every_alert_table_gets_its_own_copy(tmp_path, hook):
 
 def test_intent_is_recorded_first_so_a_crash_before_sending_sends_later_once(tmp_path, hook):
     config = _config(tmp_path)
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     alerts = _alerts(config, store, hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
     store.close()  # "killed" before the sender ran
     assert hook.messages == []
     for _ in range(2):  # two restarts: the first sends, the second has nothing to send
-        store = StateStore(tmp_path / "s.db")
+        store = SQLiteStore(tmp_path / "s.db")
         again = _alerts(config, store, hook)
         again.recover()
         again.flush()
@@ -111,7 +111,7 @@ def test_intent_is_recorded_first_so_a_crash_before_sending_sends_later_once(tmp
 
 def test_a_message_cut_off_mid_post_is_never_posted_again(tmp_path, hook, caplog):
     config = _config(tmp_path)
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     alerts = _alerts(config, store, hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
@@ -125,7 +125,7 @@ def test_a_message_cut_off_mid_post_is_never_posted_again(tmp_path, hook, caplog
 
 
 def test_a_webhook_answering_500_for_a_while_gets_the_message_once(tmp_path, hook):
-    alerts = _alerts(_config(tmp_path), StateStore(tmp_path / "s.db"), hook)
+    alerts = _alerts(_config(tmp_path), SQLiteStore(tmp_path / "s.db"), hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
     hook.fail_next(2, 500)  # within one call's retries
@@ -135,7 +135,7 @@ def test_a_webhook_answering_500_for_a_while_gets_the_message_once(tmp_path, hoo
 
 def test_a_webhook_down_longer_keeps_the_message_for_a_later_try(tmp_path, hook):
     clock = [1000.0]
-    alerts = _alerts(_config(tmp_path), StateStore(tmp_path / "s.db"), hook, clock=lambda: clock[0])
+    alerts = _alerts(_config(tmp_path), SQLiteStore(tmp_path / "s.db"), hook, clock=lambda: clock[0])
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
     hook.fail_next(3, 503)  # the whole first call (3 attempts)
@@ -151,7 +151,7 @@ def test_a_webhook_down_longer_keeps_the_message_for_a_later_try(tmp_path, hook)
 
 def test_a_refused_message_is_not_retried(tmp_path, hook, caplog):
     config = _config(tmp_path)
-    alerts = Alerts(config, StateStore(tmp_path / "s.db"), {"HOOK": hook.url + "/wrong/path"}, policy=FAST)
+    alerts = Alerts(config, SQLiteStore(tmp_path / "s.db"), {"HOOK": hook.url + "/wrong/path"}, policy=FAST)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
     caplog.set_level(logging.WARNING)
@@ -162,7 +162,7 @@ def test_a_refused_message_is_not_retried(tmp_path, hook, caplog):
 
 
 def test_a_missing_webhook_variable_keeps_messages_and_says_which(tmp_path, hook, caplog):
-    alerts = Alerts(_config(tmp_path), StateStore(tmp_path / "s.db"), {}, policy=FAST)
+    alerts = Alerts(_config(tmp_path), SQLiteStore(tmp_path / "s.db"), {}, policy=FAST)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red"))
     caplog.set_level(logging.WARNING)
@@ -184,7 +184,7 @@ def test_the_weekly_digest_is_sent_once_at_its_day_and_hour(tmp_path, hook):
     config = _config(
         tmp_path, '[[alerts]]\nurl_env = "HOOK"\ndigest_day = "monday"\ndigest_hour = 9\n', tz="Europe/Berlin"
     )
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     alerts = _alerts(config, store, hook)
     alerts.observe(_report("2026-11-15T09:00:00+00:00"))
     alerts.observe(_report("2026-11-15T09:15:00+00:00", nps="red", kr="at_risk"))

@@ -12,7 +12,7 @@ from syncd.connectors.pacing import Pacer, pacer_for, reset_pacers
 from syncd.connectors.retry import RetryPolicy, Transient, call, retry_listeners
 from syncd.lock import LockError, hold
 from syncd.source import Deferred, SourceError
-from syncd.state import StateStore
+from syncd.state import SQLiteStore
 from tests.fakes.server import FakeServer, RateLimit, Response
 
 
@@ -183,7 +183,7 @@ def test_sync_refuses_while_another_syncd_holds_the_state(demo, syncd):
 
 
 def test_state_store_dry_run_touches_nothing(tmp_path):
-    store = StateStore(tmp_path / "s.db", readonly=True)
+    store = SQLiteStore(tmp_path / "s.db", readonly=True)
     store.put("src", "k", 1)
     store.record_kpi_values({"a": 1.0}, now=__import__("datetime").datetime(2026, 1, 1))
     store.close()
@@ -194,7 +194,7 @@ def test_state_store_history_gives_first_seen_and_previous(tmp_path):
     from datetime import datetime
 
     t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     store.record_kpi_values({"nps": 40.0}, t1)
     store.record_kpi_values({"nps": 40.0}, t2)  # same value: first seen stays t1
     assert store.kpi_history({"nps": 40.0})["nps"].first_seen == t1
