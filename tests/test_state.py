@@ -96,3 +96,17 @@ def test_alert_outbox_queues_each_change_once(make_store, tmp_path):
     assert alerts.observe(_report("2026-11-11T09:00:00+00:00", nps="red")) == 1
     assert store.alert_counts() == {"pending": 1}
     assert alerts.observe(_report("2026-11-11T09:00:00+00:00", nps="red")) == 0
+
+
+def test_history_of_kpis_and_key_results_in_one_read(make_store):
+    store = make_store()
+    store.record_kpi_values({"nps": 40.0}, T1)
+    store.record_kpi_values({"nps": 45.0}, T2)
+    store.record_key_result_values({"KR1": 0.2}, T1)
+    store.record_key_result_values({"KR1": 0.2}, T2)  # unchanged: not recorded again
+    store.record_key_result_values({"KR1": 0.4}, T3)
+    kpis, krs = store.history({"nps": 45.0}, ["KR1", "KR2"], T3)
+    assert kpis["nps"].first_seen == T2 and kpis["nps"].previous == 40.0
+    assert [v for _, v in krs["KR1"]] == [0.2, 0.4] and "KR2" not in krs
+    _, krs = store.history({}, ["KR1"], T2)  # a replay at an earlier --now sees what that pass saw
+    assert [v for _, v in krs["KR1"]] == [0.2]
