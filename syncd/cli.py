@@ -1,4 +1,4 @@
-"""``syncd sync | check | run | status``: the interface scripts rely on.
+"""``syncd sync | check | run | status | report``: the interface scripts rely on.
 
 Exit status: 0 all went well; 1 a source could not be read or some writes
 failed; 2 the configuration or the command line is wrong.
@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--now", help="the clock for evaluation, ISO 8601 (default: the current time)")
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.add_argument("--source", action="append", metavar="NAME", help="sync only this source (repeatable)")
+
+    rp = sub.add_parser("report", help="read and evaluate like sync --dry-run; write the page as one HTML file")
+    rp.add_argument("--config", help=config_help)
+    rp.add_argument(
+        "--output", default="syncd-report.html", metavar="FILE", help="default syncd-report.html; - for stdout"
+    )
+    rp.add_argument("--now", help="the clock for evaluation, ISO 8601 (default: the current time)")
+    rp.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
 
     c = sub.add_parser("check", help="validate the config and reach every source")
     c.add_argument("--config", help=config_help)
@@ -79,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             return _sync(config, args)
         if args.command == "check":
             return _check(config)
+        if args.command == "report":
+            from .report import write_report
+
+            return write_report(
+                config, now=parse_now(args.now, config.syncd.timezone), output=args.output, only=args.source
+            )
         if args.command == "run":
             from .daemon import run
 

@@ -28,6 +28,7 @@ from .config import Config, ConfigError, load_config
 from .lock import LockError, hold
 from .logs import Redactor, secret_values, setup_logging
 from .observe import HealthServer, Metrics
+from .report import LivePage
 from .scheduler import PassResult, Scheduler, Slot
 from .state import open_store
 
@@ -72,6 +73,7 @@ class Daemon:
         self.redactor = redactor
         self.env = os.environ if env is None else env
         self.metrics = Metrics()
+        self.page = LivePage(config)
         self.scheduler = Scheduler(self._pass)
         self.heartbeat = time.monotonic()
         self.last_success: dict[str, str] = {}
@@ -85,10 +87,11 @@ class Daemon:
         config = self.config
         self.store = open_store(config)
         self.alerts = Alerts(config, self.store, self.env, on_sent=self._on_alert)
+        self.page.seed(self.store.last_runs())
         server: HealthServer | None = None
         if config.syncd.listen:
             try:
-                server = HealthServer(config.syncd.listen, self.metrics, self.health)
+                server = HealthServer(config.syncd.listen, self.metrics, self.health, page=self.page.html)
             except OSError as e:
                 log.error(
                     "cannot listen on %s: %s; free the port or change [syncd].listen",
@@ -197,6 +200,7 @@ class Daemon:
         self.redactor.add(secret_values(new, self.env))
         self.config = new
         self.alerts.reconfigure(new)
+        self.page.configure(new)
         self.scheduler.configure(self._sources(new))
         log.info(
             "config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots), extra={"event": "reloaded"}
@@ -234,6 +238,10 @@ class Daemon:
         out = report.sources[name]
         ended = time.time()
         self.metrics.record_pass(report, name, ended)
+        try:
+            self.page.observe(name, report, self.store)
+        except Exception:  # noqa: BLE001 - the page must not fail a pass
+            log.exception("report page: could not take the pass of %s", name)
         if out.outcome == "ok":
             self.last_success[name] = datetime.fromtimestamp(ended, UTC).isoformat(timespec="seconds")
         try:

@@ -26,7 +26,7 @@ from .config import Config, ConfigError
 from .diff import desired_patches
 from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
-from .model import KPI, Evaluation, ItemError, Objective, Patch, Warning
+from .model import KPI, Evaluation, ItemError, Objective, Patch, ReadResult, Warning
 from .source import Deferred, Source, SourceContext, SourceError
 from .state import StateStore, open_store
 
@@ -80,6 +80,8 @@ class SyncReport:
     api_calls: dict[str, int]
     sources: dict[str, SourceOutcome]
     duration: float = 0.0
+    #: The items as read (thresholds, targets, units): the report draws with them.
+    items: ReadResult = field(default_factory=ReadResult)
 
     @property
     def exit_code(self) -> int:
@@ -333,6 +335,7 @@ def sync(
         api_calls=dict(api_calls),
         sources=outcomes,
         duration=time.monotonic() - started,
+        items=ReadResult(kpis=kpis, objectives=objectives),
     )
 
 

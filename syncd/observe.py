@@ -1,4 +1,4 @@
-"""What ops watch: ``/healthz`` and ``/metrics`` (Prometheus text format).
+"""What ops watch: ``/healthz``, ``/metrics`` (Prometheus text format) and the report at ``/``.
 
 Served on ``[syncd].listen`` only (off when absent), from a thread of its own,
 so a scrape never waits for a pass. The metrics live in a registry of their
@@ -20,7 +20,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from .config import parse_listen
 
-__all__ = ["Metrics", "HealthServer", "parse_listen"]
+__all__ = ["Metrics", "HealthServer", "parse_listen", "CSP"]
+
+#: ``GET /``: nothing may load; inline styles and data: images only (spec section 10).
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 log = logging.getLogger("syncd.observe")
 
@@ -114,7 +117,13 @@ class Metrics:
 class HealthServer:
     """``/healthz`` and ``/metrics`` over HTTP, in a daemon thread."""
 
-    def __init__(self, listen: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]):
+    def __init__(
+        self,
+        listen: str,
+        metrics: Metrics,
+        health: Callable[[], tuple[bool, dict[str, Any]]],
+        page: Callable[[], bytes] | None = None,
+    ):
         host, port = parse_listen(listen)
 
         class Handler(BaseHTTPRequestHandler):
@@ -130,12 +139,16 @@ class HealthServer:
                 elif path == "/healthz":
                     ok, body = health()
                     self._send(200 if ok else 503, json.dumps(body, indent=1).encode(), "application/json")
+                elif path == "/" and page is not None:  # the report (syncd.report), never a read of a source
+                    self._send(200, page(), "text/html; charset=utf-8", {"Content-Security-Policy": CSP})
                 else:
                     self._send(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
 
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
+            def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
