@@ -26,7 +26,7 @@ from syncd.evaluate import EvalSettings, evaluate
 from syncd.model import KPI, KeyResult, Objective, ReadResult
 from syncd.observe import HealthServer, Metrics
 from syncd.report import LivePage
-from syncd.state import StateStore
+from syncd.state import SQLiteStore
 
 NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def main(n: int = 200) -> None:
             encoding="utf-8",
         )
         config = load_config(folder / "syncd.toml")
-        store = StateStore(folder / "s.db")
+        store = SQLiteStore(folder / "s.db")
         for day in range(30, 0, -1):  # 30 recorded values each, one per 3 days
             at = NOW - timedelta(days=3 * day)
             store.record_kpi_values({k.id: (k.value or 0) - day % 7 for k in kpis}, at)

@@ -430,9 +430,9 @@ def render(page: Page) -> str:
     """The page as HTML: deterministic for the same :class:`Page`."""
     kpis = [k for part in page.parts for k in part.kpis]
     objectives = [o for part in page.parts for o in part.objectives]
-    seen: set[tuple[str, str, str]] = set()
-    warnings = [w for part in page.parts for w in part.warnings if not (w in seen or seen.add(w))]
-    errors = [e for part in page.parts for e in part.errors if not (e in seen or seen.add(e))]
+    # Two passes may report one problem (a KPI source read to feed key results): shown once.
+    warnings = list(dict.fromkeys(w for part in page.parts for w in part.warnings))
+    errors = list(dict.fromkeys(e for part in page.parts for e in part.errors))
     titles = {o.id: o.title for o in objectives}
     for o in objectives:
         titles.update((kr.id, kr.title) for kr in o.key_results)
@@ -462,8 +462,10 @@ def render(page: Page) -> str:
 # --- syncd report ---------------------------------------------------------------------------
 
 
-def _history(state: StateStore, ids: Iterable[str]) -> dict[str, list[tuple[datetime, float | None]]]:
-    return state.kpi_series(ids)
+def _history(state: StateStore, kpis: Iterable[Any], now: datetime) -> dict[str, list[tuple[datetime, float | None]]]:
+    """The values recorded for each KPI up to ``now``, oldest first."""
+    found, _ = state.history({k.id: k.value for k in kpis}, (), now)
+    return {kpi: [(datetime.fromtimestamp(ts, UTC), value) for ts, value in h.values] for kpi, h in found.items()}
 
 
 def _last_passes(state: StateStore) -> dict[str, dict[str, Any]]:
@@ -500,12 +502,12 @@ def _parse(text: Any) -> datetime | None:
 def write_report(config: Config, *, now: datetime, output: str, only: Sequence[str] | None) -> int:
     """``syncd report``: a dry-run pass drawn as one HTML file; the exit status of ``syncd sync``."""
     from .engine import sync
-    from .state import StateStore
+    from .state import open_store
 
-    state = StateStore(config.state_path, readonly=True)
+    state = open_store(config, readonly=True)
     try:
         report = sync(config, now=now, dry_run=True, only=only, state=state)
-        history = _history(state, [k.id for k in report.evaluation.kpis])
+        history = _history(state, report.evaluation.kpis, now)
         runs = _last_passes(state)
     finally:
         state.close()
@@ -587,7 +589,7 @@ class LivePage:
     def observe(self, name: str, report: SyncReport, state: StateStore) -> None:
         """Take the pass of source ``name`` that just ended, and render the page."""
         outcome = report.sources[name]
-        history = _history(state, [k.id for k in report.evaluation.kpis])
+        history = _history(state, report.evaluation.kpis, report.now)
         part = views_of(
             report.evaluation,
             kpis=report.items.kpis,

@@ -219,24 +219,6 @@ class SQLStore:
                 out[kpi] = KpiHistory(first_seen=None, previous=rows[0][0] if rows else None)
         return out
 
-    def kpi_series(self, kpis: Iterable[str]) -> dict[str, list[tuple[datetime, float | None]]]:
-        """Every value recorded for each KPI, oldest first (``None``: recorded as no value)."""
-        wanted = list(kpis)
-        out: dict[str, list[tuple[datetime, float | None]]] = {k: [] for k in wanted}
-        with self._lock:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM wanted")
-            self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in wanted))
-            rows = self._db.execute(
-                "SELECT v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
-            ).fetchall()
-            self._db.execute("DELETE FROM wanted")
-        for kpi, value, first_seen in rows:
-            out[kpi].append((datetime.fromisoformat(first_seen), value))
-        for series in out.values():
-            series.sort(key=lambda row: row[0])
-        return out
-
     def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None:
         """Remember each value that differs from the last one recorded."""
         if self.readonly:
