@@ -16,7 +16,7 @@ from syncd.config import ConfigError, load_config
 from syncd.evaluate import EvalSettings, evaluate
 from syncd.history import forecast, red_since
 from syncd.model import KPI, KeyResult, KpiHistory, Objective
-from syncd.state import StateStore
+from syncd.state import SQLiteStore
 from tests.conftest import write_config
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
@@ -270,7 +270,7 @@ def test_new_keys_are_validated_naming_the_key(tmp_path):
 
 
 def test_the_store_keeps_key_result_values_and_reads_history_up_to_now(tmp_path):
-    store = StateStore(tmp_path / "s.db")
+    store = SQLiteStore(tmp_path / "s.db")
     t = [NOW + timedelta(days=7 * i) for i in range(4)]
     for when, v in zip(t, (10.0, 10.0, 20.0, 30.0)):
         store.record_key_result_values({"kr": v, "other": None}, when)
@@ -281,7 +281,7 @@ def test_the_store_keeps_key_result_values_and_reads_history_up_to_now(tmp_path)
     assert kpis["k"].first_seen == t[2] and kpis["k"].previous == 10.0 and len(kpis["k"].values) == 2
     store.close()
     # A dry run opens it read-only, reads the same, and records nothing.
-    ro = StateStore(tmp_path / "s.db", readonly=True)
+    ro = SQLiteStore(tmp_path / "s.db", readonly=True)
     assert ro.history({}, ["kr"], t[3])[1]["kr"][-1] == (t[3].timestamp(), 30.0)
     ro.record_key_result_values({"kr": 99.0}, t[3] + timedelta(days=1))
     assert ro.history({}, ["kr"], t[3] + timedelta(days=2))[1]["kr"][-1][1] == 30.0
