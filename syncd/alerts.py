@@ -6,10 +6,15 @@ state store:
 1. a pass records each KPI's and key result's colour; a change inserts one
    outbox row per ``[[alerts]]`` table, in the same transaction, under a key
    (alert, item, new colour, pass time), so the change is queued exactly once;
-2. the sender marks a row ``sending``, posts it, then marks it ``sent``;
-3. a row found ``sending`` at start was cut off mid-post by a kill: it may or
-   may not have arrived, and it is *not* posted again (the spec forbids a
-   duplicated side effect); it is logged and marked ``unknown``.
+2. the sender connects, marks the row ``sending`` just before the request's
+   first byte leaves (an httpcore trace hook), and marks it ``sent`` on a 2xx.
+   A definite non-delivery (connection refused or cut before the body was
+   sent, a timeout before that, 5xx, 429) puts the row back to ``pending``
+   before the wait for the next attempt, so a kill during that wait loses
+   nothing; a request sent in full with no answer may have arrived: ``unknown``;
+3. a row found ``sending`` at start was cut off by a kill during the send
+   itself: it may or may not have arrived, and it is *not* posted again (the
+   spec forbids a duplicated side effect); it is logged and marked ``unknown``.
 
 Every post also carries an ``Idempotency-Key`` header (the row's key, hashed),
 for receivers that suppress duplicates themselves.
@@ -34,6 +39,7 @@ import httpx
 from syncd.connectors.retry import RetryPolicy, Transient, call, parse_retry_after
 
 from .evaluate import colour_of
+from .logs import Redactor, secret_values
 from .secrets import SecretError, read_secret
 from .source import Deferred, SourceError
 from .state import StateStore
@@ -53,6 +59,10 @@ _KEEP = timedelta(days=30)
 
 class _Stopping(Exception):
     """syncd is stopping during a wait between two attempts."""
+
+
+class _InDoubt(Exception):
+    """The request went out in full and no answer came: it may have arrived."""
 
 
 class AlertError(Exception):
@@ -120,6 +130,8 @@ class Alerts:
         self.policy = policy or dataclasses.replace(RetryPolicy.from_config(config), sleep=self._sleep)
         self.timeout = config.syncd.timeout.total_seconds()
         self.by_name = {a.name: a for a in config.alerts}
+        #: Messages and stored errors leave through the one redactor (a reload adds secrets).
+        self.redact = Redactor(secret_values(config, self.env))
 
     # -- recording ---------------------------------------------------------------------
 
@@ -139,7 +151,7 @@ class Alerts:
                     "INSERT INTO alert_colours (source, item, kind, title, colour, status, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET kind = excluded.kind, "
                     "title = excluded.title, colour = excluded.colour, status = excluded.status, at = excluded.at",
-                    (it.source, it.id, it.kind, it.title, it.colour, it.status, when),
+                    (it.source, it.id, it.kind, self.redact(it.title), it.colour, it.status, when),
                 )
                 if row is None or row[0] == it.colour:
                     continue
@@ -176,7 +188,7 @@ class Alerts:
     def _enqueue(self, db: Any, key: str, alert: str, kind: str, body: str) -> int:
         cur = db.execute(
             "INSERT INTO alert_outbox (key, alert, kind, body, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (key, alert, kind, body, datetime.now(UTC).isoformat()),
+            (key, alert, kind, self.redact(body), datetime.now(UTC).isoformat()),
         )
         return cur.rowcount
 
@@ -255,13 +267,23 @@ class Alerts:
 
     def _send_one(self, key: str, name: str, kind: str, body: str, attempts: int, url: str) -> float | None:
         """Post one row; return seconds until its next try when it must be tried again."""
-        with self.store.transaction() as db:
-            db.execute("UPDATE alert_outbox SET state = 'sending', attempts = attempts + 1 WHERE key = ?", (key,))
         try:
-            self._post(url, body, key, name)
-        except _Stopping:
-            with self.store.transaction() as db:  # its last attempt failed: it did not arrive
-                db.execute("UPDATE alert_outbox SET state = 'pending' WHERE key = ?", (key,))
+            with httpx.Client(timeout=self.timeout) as client:  # built before anything is marked
+                self._post(client, url, body, key, name)
+        except _Stopping:  # during a wait: the row is pending again already
+            return None
+        except _InDoubt as e:
+            self._set(key, "unknown", last_error=str(e))
+            if self._on_sent:
+                self._on_sent(kind, False)
+            log.warning(
+                "webhook %s: the %s message may not have arrived (%s); it is not posted again, "
+                "so it is never sent twice",
+                name,
+                kind,
+                e,
+                extra={"alert": name, "kind": kind, "key": key},
+            )
             return None
         except (Deferred, SourceError, AlertError) as e:
             attempts += 1
@@ -270,7 +292,7 @@ class Alerts:
             with self.store.transaction() as db:
                 db.execute(
                     "UPDATE alert_outbox SET state = ?, next_try = ?, last_error = ? WHERE key = ?",
-                    ("failed" if final else "pending", self._clock() + retry_in, str(e), key),
+                    ("failed" if final else "pending", self._clock() + retry_in, self.redact(str(e)), key),
                 )
             if self._on_sent:
                 self._on_sent(kind, False)
@@ -293,6 +315,14 @@ class Alerts:
             self._on_sent(kind, True)
         log.info("webhook %s: %s message sent", name, kind, extra={"alert": name, "kind": kind})
         return None
+
+    def _set(self, key: str, state: str, *, last_error: str | None = None, attempt: bool = False) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE alert_outbox SET state = ?, attempts = attempts + ?, last_error = COALESCE(?, last_error) "
+                "WHERE key = ?",
+                (state, 1 if attempt else 0, self.redact(last_error) if last_error else None, key),
+            )
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -321,7 +351,8 @@ class Alerts:
                 extra={"alert": name},
             )
 
-    def _post(self, url: str, body: str, key: str, name: str) -> None:
+    def _post(self, client: httpx.Client, url: str, body: str, key: str, name: str) -> None:
+        """Post with retries; the row is ``sending`` only while a request is on the wire."""
         headers = {
             "content-type": "application/json",
             "idempotency-key": hashlib.sha256(key.encode()).hexdigest()[:32],
@@ -329,15 +360,30 @@ class Alerts:
         }
 
         def once() -> None:
+            wire = {"sending": False, "sent": False}
+
+            def trace(event: str, info: dict[str, Any]) -> None:
+                if event.endswith("send_request_headers.started"):  # connected: the send itself begins
+                    self._set(key, "sending", attempt=True)
+                    wire["sending"] = True
+                elif event.endswith("send_request_body.complete"):
+                    wire["sent"] = True
+
+            def not_delivered(why: str, **kw: Any) -> Transient:
+                if wire["sending"]:
+                    self._set(key, "pending", last_error=why)  # before the wait for the next attempt
+                return Transient(why, **kw)
+
             try:
-                with httpx.Client(timeout=self.timeout) as client:
-                    r = client.post(url, content=body.encode(), headers=headers)
-            except httpx.TimeoutException:
-                raise Transient(f"webhook {name}: no answer in {self.timeout:.0f}s") from None
+                r = client.post(url, content=body.encode(), headers=headers, extensions={"trace": trace})
             except httpx.TransportError as e:
-                raise Transient(f"webhook {name}: connection failed ({type(e).__name__})") from None
+                if wire["sent"]:  # the whole request went out and no answer came: it may have arrived
+                    raise _InDoubt(f"the request was sent, then {type(e).__name__} before any answer") from None
+                if isinstance(e, httpx.TimeoutException):
+                    raise not_delivered(f"webhook {name}: no answer in {self.timeout:.0f}s") from None
+                raise not_delivered(f"webhook {name}: connection failed ({type(e).__name__})") from None
             if r.status_code == 429 or r.status_code >= 500:
-                raise Transient(
+                raise not_delivered(
                     f"webhook {name} answered {r.status_code}",
                     retry_after=parse_retry_after(r.headers.get("retry-after")),
                     status=r.status_code,

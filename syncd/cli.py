@@ -134,11 +134,19 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     except LockError as e:
         print(f"syncd: {e}", file=sys.stderr)
         return 1
+    import io
+    import os
+
+    from .logs import Redactor, redact_data, secret_values
+
+    redact = Redactor(secret_values(config, os.environ))  # every path out: stdout too
     if args.format == "json":
-        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(redact_data(redact, report.to_json()), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print_text(report, sys.stdout)
+        text = io.StringIO()
+        _print_text(report, text)
+        sys.stdout.write(redact(text.getvalue()))
     return report.exit_code
 
 
@@ -153,6 +161,9 @@ def _check(config: Config) -> int:
     problems = 0
     state = open_store(config, readonly=True)
     ctx = SourceContext(config=config, cache=state, env=os.environ, dry_run=True)
+    from .logs import Redactor, secret_values
+
+    redact = Redactor(secret_values(config, os.environ))
     print(f"config {config.path}: valid")
     for role, cfg in config.sources():
         try:
@@ -164,7 +175,7 @@ def _check(config: Config) -> int:
         mark = "ok" if not found else "FAILED"
         print(f"{role}.{cfg.name} ({cfg.type}): {mark}")
         for p in found:
-            print(f"  - {p}")
+            print(f"  - {redact(p)}")
         problems += len(found)
     state.close()
     return 1 if problems else 0

@@ -26,7 +26,7 @@ from syncd.connectors.retry import stopping as stop_calls
 from .alerts import Alerts
 from .config import Config, ConfigError, load_config
 from .lock import LockError, hold
-from .logs import Redactor, secret_values, setup_logging
+from .logs import Redactor, redact_data, secret_values, setup_logging
 from .observe import HealthServer, Metrics
 from .report import LivePage
 from .scheduler import PassResult, Scheduler, Slot
@@ -368,6 +368,7 @@ def status(config: Config, *, fmt: str = "text") -> int:
             {"source": cfg.name, "outcome": "never run", "configured": True, "failures_in_a_row": 0}
             for _, cfg in config.sources()
         ]
+    data = redact_data(Redactor(secret_values(config, os.environ)), data)  # as every path out
     if fmt == "json":
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -26,6 +26,7 @@ from .config import Config, ConfigError
 from .diff import desired_patches
 from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
+from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, Objective, Patch, ReadResult, Warning
 from .source import Deferred, Source, SourceContext, SourceError
 from .state import StateStore, open_store
@@ -296,6 +297,9 @@ def sync(
         if not dry_run:  # sources that batch across sources of one service send now
             written = _flush(open_sources, outcomes, written, errors)
 
+        # Every message leaves through the one redactor: output, state store, alerts.
+        _redact_pass(Redactor(secret_values(config, ctx.env)), evaluation, errors, outcomes)
+
         # 5. record
         if not dry_run:
             state.record_kpi_values({k.id: k.value for k in kpis if k.source not in feeder_names}, now)
@@ -337,6 +341,28 @@ def sync(
         duration=time.monotonic() - started,
         items=ReadResult(kpis=kpis, objectives=objectives),
     )
+
+
+def _redact_pass(
+    redact: Redactor, evaluation: Evaluation, errors: list[ItemError], outcomes: dict[str, SourceOutcome]
+) -> None:
+    """A service may echo a token in an error body: no message keeps it."""
+    for e in errors:
+        e.message = redact(e.message)
+    for o in outcomes.values():
+        o.errors = [redact(m) for m in o.errors]
+        o.notes = [redact(m) for m in o.notes]
+    for w in evaluation.warnings:
+        w.message = redact(w.message)
+    for k in evaluation.kpis:
+        if k.reason:
+            k.reason = redact(k.reason)
+    for ob in evaluation.objectives:
+        if ob.reason:
+            ob.reason = redact(ob.reason)
+        for kr in ob.key_results:
+            if kr.reason:
+                kr.reason = redact(kr.reason)
 
 
 def _label_sources(evaluation: Evaluation, kpis: list[KPI], objectives: list[Objective]) -> None:

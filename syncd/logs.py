@@ -17,7 +17,15 @@ from typing import Any
 
 from .secrets import SecretError, read_secret
 
-__all__ = ["Redactor", "RedactFilter", "JsonFormatter", "setup_logging", "secret_values", "REDACTED"]
+__all__ = [
+    "Redactor",
+    "RedactFilter",
+    "JsonFormatter",
+    "setup_logging",
+    "secret_values",
+    "redact_data",
+    "REDACTED",
+]
 
 REDACTED = "***"
 
@@ -62,6 +70,17 @@ class Redactor:
         for pattern, replacement in _SHAPES:
             text = pattern.sub(replacement, text)
         return text
+
+
+def redact_data(redact: Redactor, data: Any) -> Any:
+    """``data`` (JSON-like: dicts, lists, strings) with every string redacted: for output and storage."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {k: redact_data(redact, v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redact_data(redact, v) for v in data]
+    return data
 
 
 def secret_values(config: Any, env: Mapping[str, str]) -> set[str]:
