@@ -26,7 +26,7 @@ from typing import Any
 from syncd.alerts import Alerts
 from syncd.config import load_config
 from syncd.model import Evaluation, KpiResult
-from syncd.state import StateStore
+from syncd.state import SQLiteStore as StateStore
 from tests.conftest import ROOT, write_config
 from tests.fakes.server import FakeServer, Request, Response
 
@@ -34,7 +34,7 @@ DRIVER = """
 import os, sys, time
 from syncd.alerts import Alerts
 from syncd.config import load_config
-from syncd.state import StateStore
+from syncd.state import SQLiteStore as StateStore
 config = load_config(sys.argv[1])
 store = StateStore(config.state_path)
 alerts = Alerts(config, store, os.environ)

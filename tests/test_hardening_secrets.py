@@ -67,7 +67,7 @@ def test_alert_messages_and_their_stored_errors_are_redacted(tmp_path, monkeypat
     from syncd.config import load_config
     from syncd.connectors.retry import RetryPolicy
     from syncd.model import Evaluation, KpiResult
-    from syncd.state import StateStore
+    from syncd.state import SQLiteStore as StateStore
     from tests.fakes.webhook import WebhookReceiver
 
     with WebhookReceiver() as hook:
