@@ -12,6 +12,8 @@ only if absent.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -35,27 +37,34 @@ class StatusUpdates:
     def __init__(self, source: str, cache: Cache, transport: Callable[[], Transport], today: date):
         self.source, self.cache, self._transport, self.today = source, cache, transport, today
         self.intents: dict[str, dict[str, Any]] = dict(cache.get(source, _KEY) or {})  # type: ignore[arg-type]
+        #: Writes to several goals run at once; the intents are saved whole.
+        self._lock = threading.RLock()
 
     def _save(self) -> None:
-        self.cache.put(self.source, _KEY, self.intents)
+        with self._lock:
+            self.cache.put(self.source, _KEY, json.loads(json.dumps(self.intents)))
 
     def intend(self, goal: str, where: str, old: str, new: str, progress: float | None) -> str | None:
         """Record the intent before the status is set; None if this change was already posted."""
         key = f"{goal}|{new}|{self.today.isoformat()}"
-        if key in self.intents:
-            return None if self.intents[key].get("sent") else key
-        shown = f"; progress {progress:.0%}" if progress is not None else ""
-        text = f"{self.today.isoformat()}: status changed from {LABELS.get(old, old)} to {LABELS[new]}{shown} (syncd)"
-        self.intents[key] = {"goal": goal, "where": where, "status_type": _TYPES[new], "text": text,
-                             "title": f"{LABELS[new]} (syncd, {self.today.isoformat()})",
-                             "at": self.today.isoformat(), "tried": False}  # fmt: skip
-        self._save()
+        with self._lock:
+            if key in self.intents:
+                return None if self.intents[key].get("sent") else key
+            shown = f"; progress {progress:.0%}" if progress is not None else ""
+            text = (
+                f"{self.today.isoformat()}: status changed from {LABELS.get(old, old)} to {LABELS[new]}{shown} (syncd)"
+            )
+            self.intents[key] = {"goal": goal, "where": where, "status_type": _TYPES[new], "text": text,
+                                 "title": f"{LABELS[new]} (syncd, {self.today.isoformat()})",
+                                 "at": self.today.isoformat(), "tried": False}  # fmt: skip
+            self._save()
         return key
 
     def forget(self, key: str) -> None:
         """The status was not set: the change did not happen, so no update."""
-        if self.intents.pop(key, None) is not None:
-            self._save()
+        with self._lock:
+            if self.intents.pop(key, None) is not None:
+                self._save()
 
     def post(self, key: str) -> ItemError | None:
         intent = self.intents.get(key)
@@ -69,8 +78,9 @@ class StatusUpdates:
             if intent.get("tried") and self._present(t, goal, text, intent["at"], what):
                 return self._done(key)
             for _ in range(2):
-                intent["tried"] = True
-                self._save()
+                with self._lock:
+                    intent["tried"] = True
+                    self._save()
                 try:
                     t.request("POST", "/status_updates", body=body, what=what, once=True)
                     return self._done(key)
@@ -79,8 +89,7 @@ class StatusUpdates:
                         return self._done(key)
             return None  # still unknown: the next pass looks again
         except AsanaError as e:
-            self.intents.pop(key, None)
-            self._save()
+            self.forget(key)
             return ItemError(self.source, goal, f"status written, but the status update on {intent.get('where') or goal} "
                                                 f"was not posted ({e.status} {e.text})", fields=())  # fmt: skip
 
@@ -110,6 +119,7 @@ class StatusUpdates:
         return any(u.get("text") == text for u in t.pages("/status_updates", params, what=what + " (looking it up)"))
 
     def _done(self, key: str) -> None:
-        self.intents[key]["sent"] = True
-        self._save()
+        with self._lock:
+            self.intents[key]["sent"] = True
+            self._save()
         return None

@@ -18,9 +18,11 @@ Every call waits for the pacer shared by every Asana source on the same token
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,7 +64,7 @@ class _Fatal(SourceError):
 class AsanaSource:
     service = "asana"
 
-    def __init__(self, role: Role, config: Any, ctx: SourceContext):
+    def __init__(self, role: Role, config: Any, ctx: SourceContext, *, workers: int = 4):
         self.name: str = config.name
         self.role = role
         self.config = config
@@ -72,6 +74,8 @@ class AsanaSource:
         self.policy: RetryPolicy = getattr(ctx, "retry_policy", None) or RetryPolicy.from_config(ctx.config)
         #: Wall clock for the full-refresh schedule (tests replace it).
         self.clock = time.time
+        #: Calls in flight at once (the pacer, not this, sets the rate; Asana also caps concurrent requests).
+        self.workers = workers
         self._http: Transport | None = None
         self._goals: dict[str, dict[str, Any]] | None = None
         self._status_updates: StatusUpdates | None = None
@@ -97,7 +101,8 @@ class AsanaSource:
             token = self._token()
             pacer = pacer_for("asana", token, self.ctx.config.limits.asana_per_minute, 60)
             self._http = Transport((self.config.base_url or BASE_URL), token, pacer=pacer, policy=self.policy,
-                                   calls=self.calls, timeout=self.ctx.config.syncd.timeout.total_seconds())  # fmt: skip
+                                   calls=self.calls, timeout=self.ctx.config.syncd.timeout.total_seconds(),
+                                   workers=self.workers)  # fmt: skip
         return self._http
 
     def _refused(self, e: AsanaError, what: str, goal: str | None = None) -> SourceError:
@@ -193,19 +198,20 @@ class AsanaSource:
             parents = {g: list(p) for g, p in (cached.get("parents") or {}).items()}
         subgoals = {r.goal for g, rels in known.items() if g in by_gid for r in rels}
         changed = cold
+        # One at a time, in read_order: a goal found to be a subgoal is not read itself (reading in
+        # parallel would read some of those too).
         for gid in read_order(goals):
-            if gid in known or gid in subgoals:
-                continue
-            known[gid] = self._relations(by_gid[gid])
-            subgoals.update(r.goal for r in known[gid])
-            changed = True
+            if gid not in known and gid not in subgoals:
+                known[gid] = self._relations(by_gid[gid])
+                subgoals.update(r.goal for r in known[gid])
+                changed = True
         selected = {g: rels for g, rels in known.items() if g in by_gid}
         # Over a whole workspace every parent goal is selected, so an objective has none outside it.
         narrowed = bool(self.config.team or self.config.time_period)
-        for gid in structure(goals, selected).objectives if narrowed else ():
-            if gid not in parents:
-                parents[gid] = self._parents(by_gid[gid])
-                changed = True
+        orphans = [g for g in structure(goals, selected).objectives if g not in parents] if narrowed else []
+        for gid, found in zip(orphans, self._map(lambda g: self._parents(by_gid[g]), orphans)):
+            parents[gid] = found
+            changed = True
         if changed:
             self.ctx.cache.put(self.name, _CACHE, {
                 "scope": self._scope(),
@@ -231,39 +237,60 @@ class AsanaSource:
 
     # -- writing ----------------------------------------------------------------------------
 
+    def _map(self, fn: Any, items: Sequence[Any]) -> list[Any]:
+        """``fn`` over ``items``, ``workers`` at a time (the pacer, not this, sets the rate)."""
+        if len(items) <= 1 or self.workers <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"asana-{self.name}") as pool:
+            return list(pool.map(fn, items))
+
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
         if not patches:
             return []
         if self._goals is None:
             self.read()
         goals = self._goals or {}
-        errors: list[ItemError] = []
         updates = self._updates() if self.config.status_updates else None
-        written = 0
-        for i, p in enumerate(patches):
-            goal = goals.get(str(p.ref or p.item))
-            plan = plan_write(p, goal)
-            if isinstance(plan, str):
-                errors.append(ItemError(self.name, p.item, f"{plan}; not written", fields=(p.field,)))
-                continue
-            if plan is None:
-                continue
-            assert goal is not None
-            try:
-                self._send(plan, goal, updates, errors)
-                written += 1
-            except Deferred as e:
-                if written == 0:
-                    raise
-                errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in patches[i:])
-                break
-            except _Fatal as e:
-                if written == 0:
-                    raise SourceError(str(e)) from None
-                errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in patches[i:])
-                break
-            except SourceError as e:
-                errors.append(ItemError(self.name, p.item, str(e), fields=(p.field,)))
+        by_goal: dict[str, list[Patch]] = defaultdict(list)
+        for p in patches:
+            by_goal[str(p.ref or p.item)].append(p)
+        stop = threading.Event()
+        fatal: list[SourceError] = []
+        written: list[int] = []
+
+        def one(gid: str) -> list[ItemError]:
+            """A goal's writes in order (the status before its status update)."""
+            errors: list[ItemError] = []
+            ps = by_goal[gid]
+            for i, p in enumerate(ps):
+                if stop.is_set():
+                    errors.extend(ItemError(self.name, q.item, f"not written: {fatal[0]}", fields=(q.field,))
+                                  for q in ps[i:])  # fmt: skip
+                    break
+                goal = goals.get(gid)
+                plan = plan_write(p, goal)
+                if isinstance(plan, str):
+                    errors.append(ItemError(self.name, p.item, f"{plan}; not written", fields=(p.field,)))
+                    continue
+                if plan is None:
+                    continue
+                assert goal is not None
+                try:
+                    self._send(plan, goal, updates, errors)
+                    written.append(1)
+                except (Deferred, _Fatal) as e:
+                    fatal.append(e)
+                    stop.set()
+                    errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in ps[i:])
+                    break
+                except SourceError as e:
+                    errors.append(ItemError(self.name, p.item, str(e), fields=(p.field,)))
+            return errors
+
+        errors = [e for found in self._map(one, list(by_goal)) for e in found]
+        if fatal and not written:
+            first = fatal[0]
+            raise first if isinstance(first, Deferred) else SourceError(str(first))
         return errors
 
     def _send(self, plan: GoalWrite, goal: dict[str, Any], updates: StatusUpdates | None,
