@@ -265,7 +265,14 @@ class AsanaFake(FakeServer):
                 out[head] = value
         return out
 
-    def _page(self, request: Request, items: list[dict[str, Any]], path: str) -> dict[str, Any]:
+    def _page(self, request: Request, items: list[dict[str, Any]], path: str, shape: Any = None) -> dict[str, Any]:
+        """One page of ``items``, each passed through ``shape`` (only the page's: 5,000 goals stay fast)."""
+        answer = self._slice(request, items, path)
+        if shape is not None:
+            answer["data"] = [shape(x) for x in answer["data"]]
+        return answer
+
+    def _slice(self, request: Request, items: list[dict[str, Any]], path: str) -> dict[str, Any]:
         limit_raw = request.arg("limit")
         offset_raw = request.arg("offset")
         start = 0
@@ -356,7 +363,7 @@ class AsanaFake(FakeServer):
         if r.arg("is_workspace_level") is not None:
             level = r.arg("is_workspace_level") == "true"
             goals = [g for g in goals if g["is_workspace_level"] == level]
-        return self._page(r, [self._shape(g, fields, _GOAL_COMPACT) for g in goals], "/goals")
+        return self._page(r, goals, "/goals", lambda g: self._shape(g, fields, _GOAL_COMPACT))
 
     def _get_goal(self, r: Request) -> Any:
         return {"data": self._shape(self._goal(r), self._opt_fields(r, GOAL_OPT_FIELDS), tuple(GOAL_FULL))}
@@ -407,7 +414,7 @@ class AsanaFake(FakeServer):
         subtype = r.arg("resource_subtype")
         rels = [x for x in self.relationships.values() if x["supported_goal"] == goal["gid"]
                 and (not subtype or x["resource_subtype"] == subtype)]  # fmt: skip
-        return self._page(r, [self._shape(x, fields, _RELATIONSHIP_COMPACT) for x in rels], "/goal_relationships")
+        return self._page(r, rels, "/goal_relationships", lambda x: self._shape(x, fields, _RELATIONSHIP_COMPACT))
 
     def _get_status_updates(self, r: Request) -> Any:
         fields = self._opt_fields(r, STATUS_UPDATE_OPT_FIELDS)
@@ -419,7 +426,7 @@ class AsanaFake(FakeServer):
             self._goal(r)
         since = r.arg("created_since") or ""
         ups = [u for u in self.status_updates if u["parent"] == parent and u["created_at"] >= since]
-        return self._page(r, [self._shape(u, fields, _STATUS_COMPACT) for u in ups], "/status_updates")
+        return self._page(r, ups, "/status_updates", lambda u: self._shape(u, fields, _STATUS_COMPACT))
 
     def _post_status_update(self, r: Request) -> Any:
         if self.refuse_updates:
