@@ -70,8 +70,9 @@ class _Service:
 
 
 def _demo(tmp: Path, interval: str) -> Path:
-    shutil.copytree(ROOT / "examples", tmp / "examples")
-    text = (ROOT / "config.example.toml").read_text().replace('interval = "15m"', f'interval = "{interval}"')
+    shutil.copytree(ROOT / "tests" / "data" / "demo" / "examples", tmp / "examples")
+    text = (ROOT / "tests" / "data" / "demo" / "syncd.toml").read_text()
+    text = text.replace('interval = "15m"', f'interval = "{interval}"')
     (tmp / "syncd.toml").write_text(text)
     return tmp / "syncd.toml"
 

@@ -1,4 +1,4 @@
-"""``syncd sync | check | run | status | report``: the interface scripts rely on.
+"""``syncd sync | check | run | status | report | demo | init | health``: the interface scripts rely on.
 
 Exit status: 0 all went well; 1 a source could not be read or some writes
 failed; 2 the configuration or the command line is wrong.
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from . import __version__
 from .config import Config, ConfigError, find_config, load_config
 from .state import StateError
 
@@ -28,8 +29,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="syncd", description="Keep OKR and KPI status current in the tools a team uses.")
+    p.add_argument("--version", action="version", version=f"syncd {__version__}")
+    logs = _Parser(add_help=False)  # every command takes --log-format
+    logs.add_argument(
+        "--log-format", choices=("text", "json"), default=None, help="log lines on stderr as text or JSON lines"
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     config_help = "the TOML config (default: $SYNCD_CONFIG, then ./syncd.toml)"
+    real_add = sub.add_parser
+    sub.add_parser = lambda *a, **kw: real_add(*a, parents=[logs], **kw)  # type: ignore[method-assign]
 
     s = sub.add_parser("sync", help="run one pass and exit")
     s.add_argument("--config", help=config_help)
@@ -49,15 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate the config and reach every source")
     c.add_argument("--config", help=config_help)
 
-    r = sub.add_parser("run", help="run as a long-lived service")
+    r = sub.add_parser("run", help="run as a long-lived service (logs: text on a terminal, else JSON lines)")
     r.add_argument("--config", help=config_help)
-    r.add_argument(
-        "--log-format", choices=("text", "json"), default=None, help="default: text on a terminal, else json"
-    )
 
     st = sub.add_parser("status", help="show the last pass of each source (from the state store)")
     st.add_argument("--config", help=config_help)
     st.add_argument("--format", choices=("text", "json"), default="text")
+
+    d = sub.add_parser("demo", help="copy the bundled demo into DIR, sync it and show the result")
+    d.add_argument("dir", nargs="?", default="syncd-demo", help="where (default: ./syncd-demo)")
+    d.add_argument("--now", help="the clock for the demo's dates and evaluation, ISO 8601 (default: now)")
+    d.add_argument("--format", choices=("text", "json"), default="text")
+
+    i = sub.add_parser("init", help="write a commented syncd.toml (and the example tables it names) into DIR")
+    i.add_argument("dir", nargs="?", default=".", help="where (default: the current folder)")
+    i.add_argument("--now", help="the day the example tables are dated to, ISO 8601 (default: today)")
+
+    h = sub.add_parser("health", help="ask the running service (at [syncd].listen) whether it is healthy")
+    h.add_argument("--config", help=config_help)
+    h.add_argument("--probe", choices=("healthz", "livez", "readyz"), default="healthz")
+    h.add_argument("--timeout", type=float, default=4.0, help="seconds (default: 4)")
     return p
 
 
@@ -78,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or a wrong command line (2): return it, as for every other outcome
         return e.code if isinstance(e.code, int) else 2
     if args.command != "run":
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="syncd: %(levelname)s: %(message)s")
+        _command_logging(args.log_format)
     try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "init":
+            return _init(args)
         config = load_config(find_config(args.config))
         if args.command != "run":  # the service sets up its own logging, redacted the same way
             _redact_logs(config)
@@ -95,19 +118,44 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command == "run":
             from .daemon import run
+            from .preflight import require_state
 
+            require_state(config)
             return run(config, log_format=args.log_format)
         if args.command == "status":
             from .daemon import status
+            from .preflight import require_state
 
+            require_state(config, write=False)
             return status(config, fmt=args.format)
+        if args.command == "health":
+            return _health(config, args)
     except ConfigError as e:
-        print(str(e), file=sys.stderr)
+        if args.log_format == "json":  # one JSON line, as the service's other lines
+            logging.getLogger("syncd").error(str(e), extra={"event": "config_error"})
+        else:
+            print(str(e), file=sys.stderr)
         return 2
     except StateError as e:  # the state store cannot be opened or reached at start
         print(f"syncd: {e}", file=sys.stderr)
         return 2
     return 2
+
+
+def _command_logging(log_format: str | None) -> None:
+    """One-shot commands: warnings and errors on stderr, as text (default) or JSON lines."""
+    if log_format == "json":
+        from .logs import JsonFormatter
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root = logging.getLogger()
+        for old in list(root.handlers):
+            root.removeHandler(old)
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    else:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="syncd: %(levelname)s: %(message)s")
 
 
 def _redact_logs(config: Config) -> None:
@@ -124,16 +172,24 @@ def _redact_logs(config: Config) -> None:
 
 
 def _sync(config: Config, args: argparse.Namespace) -> int:
+    from contextlib import ExitStack, closing
+
     from .engine import sync
     from .lock import LockError, hold
+    from .preflight import open_state, require_state, wrap_os_error
 
     now = parse_now(args.now, config.syncd.timezone)
-    try:
-        with hold(config.state_path, shared=args.dry_run or bool(config.state_dsn)):
-            report = sync(config, now=now, dry_run=args.dry_run, only=args.source)
-    except LockError as e:
-        print(f"syncd: {e}", file=sys.stderr)
-        return 1
+    require_state(config, write=not args.dry_run)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(hold(config.state_path, shared=args.dry_run or bool(config.state_dsn)))
+        except LockError as e:
+            print(f"syncd: {e}", file=sys.stderr)
+            return 1
+        except OSError as e:  # the lock file beside the state file: a configuration problem too
+            raise wrap_os_error(config, e) from None
+        state = stack.enter_context(closing(open_state(config, readonly=args.dry_run)))
+        report = sync(config, now=now, dry_run=args.dry_run, only=args.source, state=state)
     import io
     import os
 
@@ -155,16 +211,30 @@ def _check(config: Config) -> int:
 
     from syncd.connectors import open_source
 
+    from .preflight import listen_problem, lock_holder, open_state, require_state
     from .source import SourceContext, SourceError
-    from .state import open_store
 
     problems = 0
-    state = open_store(config, readonly=True)
+    require_state(config)  # the folder is writable (exit 2 when not), without making the file
+    state = open_state(config, readonly=True)
     ctx = SourceContext(config=config, cache=state, env=os.environ, dry_run=True)
     from .logs import Redactor, secret_values
 
     redact = Redactor(secret_values(config, os.environ))
     print(f"config {config.path}: valid")
+    print(f"state {config.state_path}: writable")
+    holder = lock_holder(config)
+    if holder:
+        problems += 1
+        print(
+            f"state lock: FAILED\n  - held by pid {holder} (a running syncd); stop it, or give this one its own [syncd].state"
+        )
+    listen = listen_problem(config)
+    if config.syncd.listen:
+        print(f"listen {config.syncd.listen}: {'FAILED' if listen else 'ok'}")
+        if listen:
+            problems += 1
+            print(f"  - {listen}")
     for role, cfg in config.sources():
         try:
             source = open_source(role, cfg, ctx)  # type: ignore[arg-type]
@@ -179,6 +249,88 @@ def _check(config: Config) -> int:
         problems += len(found)
     state.close()
     return 1 if problems else 0
+
+
+def _today(text: str | None) -> datetime:
+    return parse_now(text, "UTC")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .starter import copy_example
+
+    folder = Path(args.dir)
+    try:
+        copied = list(copy_example(folder, _today(args.now).date()))
+    except OSError as e:
+        raise ConfigError([f"{args.dir}: cannot write there: {e.strerror or e}; choose another folder"]) from None
+    for c in copied:
+        print(f"{'wrote' if c.written else 'kept '} {c.path}")
+    config = folder / "syncd.toml"
+    print(f"\nNext: edit {config} (each key is explained in it), then `syncd check --config {config}`.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .starter import copy_example
+
+    now = _today(args.now)
+    folder = Path(args.dir)
+    try:
+        copied = list(copy_example(folder, now.date()))
+    except OSError as e:
+        raise ConfigError(
+            [f"{args.dir}: cannot write the demo there: {e.strerror or e}; choose another folder"]
+        ) from None
+    config = load_config(folder / "syncd.toml")
+    _redact_logs(config)
+    if args.format == "text":
+        made = sum(c.written for c in copied)
+        print(f"demo in {folder}: {made} file(s) copied, {len(copied) - made} kept; syncing it\n")
+    args.dry_run, args.source = False, None
+    args.now = now.isoformat()
+    code = _sync(config, args)
+    if args.format == "text":
+        print(
+            f"\nThe Status and Progress columns of {folder / 'kpis.csv'} and {folder / 'okrs.csv'} are filled in. "
+            f"Edit a value and run `syncd sync --config {config.path}` (run this again: it writes nothing)."
+        )
+    return code
+
+
+def _health(config: Config, args: argparse.Namespace) -> int:
+    """Exit 0 when the service answers 200 on the probe; for container health checks."""
+    import urllib.error
+    import urllib.request
+
+    from .observe import parse_listen
+
+    if not config.syncd.listen:
+        raise ConfigError(
+            ["[syncd].listen: not set; `syncd health` asks the running service over HTTP there"], config.path
+        )
+    host, port = parse_listen(config.syncd.listen)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://[{host}]:{port}/{args.probe}" if ":" in host else f"http://{host}:{port}/{args.probe}"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as r:
+            status, body = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    except (OSError, ValueError) as e:
+        print(f"syncd health: {url}: no answer ({getattr(e, 'reason', e)}); is `syncd run` running?", file=sys.stderr)
+        return 1
+    try:
+        reasons = json.loads(body).get("reasons") or []
+    except (ValueError, AttributeError):
+        reasons = []
+    print(f"syncd health: {url}: {status} {'ok' if status == 200 else 'unhealthy'}")
+    for reason in reasons:
+        print(f"  - {reason}")
+    return 0 if status == 200 else 1
 
 
 # --- text output -------------------------------------------------------------------

@@ -527,7 +527,7 @@ def _describe(error: ValidationError, data: dict[str, Any]) -> list[str]:
         key = ".".join(parts) or "(top level)"
         kind = e["type"]
         if kind == "extra_forbidden":
-            msg = "unknown key; check its spelling against config.example.toml"
+            msg = "unknown key; check its spelling against the commented example that `syncd init` writes"
         elif kind == "missing":
             msg = "missing; this key is required"
         elif kind == "union_tag_invalid":

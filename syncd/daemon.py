@@ -58,13 +58,21 @@ def run(config: Config, *, log_format: str | None = None) -> int:
     setup_logging(log_format, redactor)
     # The daemon's own line for each pass says what the engine's warning would.
     logging.getLogger("syncd.engine").setLevel(logging.ERROR)
-    try:
-        # SQLite: one process per state file. PostgreSQL: replicas share it, under leases.
-        with hold(config.state_path, shared=bool(config.state_dsn)):
-            return Daemon(config, redactor).serve()
-    except LockError as e:
-        log.error("refusing to start: %s", e, extra={"event": "refused"})
-        return 1
+    from contextlib import ExitStack
+
+    from .preflight import wrap_os_error
+
+    with ExitStack() as stack:
+        try:
+            # SQLite: one process per state file. PostgreSQL: replicas share it, under leases.
+            stack.enter_context(hold(config.state_path, shared=bool(config.state_dsn)))
+        except LockError as e:
+            log.error("refusing to start: %s", e, extra={"event": "refused"})
+            return 1
+        except OSError as e:  # the lock file beside the state file: a configuration problem (exit 2)
+            raise wrap_os_error(config, e) from None
+        return Daemon(config, redactor).serve()
+    return 1  # not reached
 
 
 class Daemon:
@@ -85,7 +93,9 @@ class Daemon:
 
     def serve(self) -> int:
         config = self.config
-        self.store = open_store(config)
+        from .preflight import open_state
+
+        self.store = open_state(config)  # a ConfigError naming [syncd].state when it cannot be opened
         self.alerts = Alerts(config, self.store, self.env, on_sent=self._on_alert)
         self.page.seed(self.store.last_runs())
         server: HealthServer | None = None

@@ -12,6 +12,11 @@ import pytest
 from syncd.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+#: Pristine copies of the demo as of ``NOW`` (never the working tree's examples/).
+DEMO = TESTS / "data" / "demo"
+#: Recorded real traffic the contract tests replay (see recordings/SOURCES.md).
+RECORDINGS = TESTS / "recordings"
 NOW = "2026-11-15T09:00:00Z"
 
 
@@ -40,10 +45,16 @@ def syncd(capsys):
 
 
 @pytest.fixture
+def syncd_cli(syncd):
+    """The ``syncd`` fixture, for modules that import the ``syncd`` package itself."""
+    return syncd
+
+
+@pytest.fixture
 def demo(tmp_path: Path) -> Path:
-    """The bundled demo (examples + config.example.toml) in a fresh folder; returns the config path."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    shutil.copy(ROOT / "config.example.toml", tmp_path / "syncd.toml")
+    """The demo (tests/data/demo, as of ``NOW``) in a fresh folder; returns the config path."""
+    shutil.copytree(DEMO / "examples", tmp_path / "examples")
+    shutil.copy(DEMO / "syncd.toml", tmp_path / "syncd.toml")
     return tmp_path / "syncd.toml"
 
 

@@ -11,9 +11,9 @@ from tests.conftest import NOW, ROOT, write_config
 
 
 def test_the_example_config_is_valid():
-    config = load_config(ROOT / "config.example.toml")
+    config = load_config(ROOT / "examples" / "syncd.toml")  # the one `syncd init` and `syncd demo` copy
     assert [s.name for s in config.kpis] == ["company-kpis"]
-    assert config.state_path == ROOT / "syncd.db"  # relative to the file
+    assert config.state_path == ROOT / "examples" / "syncd.db"  # relative to the file
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from syncd.cli import main
-from tests.conftest import ROOT
+from tests.conftest import DEMO, ROOT
 from tests.fakes.webhook import WebhookReceiver
 
 HOOK_SECRET = "T0001/B0001/s3cr3tW3bh00kT0k3n"
@@ -145,7 +145,7 @@ def _config(
     folder: Path, *, interval: str = "1s", extra: str = "", alerts: bool = False, name: str = "syncd.toml"
 ) -> Path:
     if not (folder / "examples").exists():
-        shutil.copytree(ROOT / "examples", folder / "examples")
+        shutil.copytree(DEMO / "examples", folder / "examples")
     body = (
         f'[syncd]\nstate = "syncd.db"\ninterval = "{interval}"\nlisten = "127.0.0.1:0"\nunhealthy_after = 2\n{extra}\n'
         '[[kpis]]\nname = "company-kpis"\ntype = "csv"\npath = "examples/kpis.csv"\n\n'
@@ -364,7 +364,7 @@ def test_a_source_whose_file_disappears_fails_alone_and_recovers_when_it_is_back
 
 def _big_demo(folder: Path, rows: int = 4000) -> Path:
     """The demo with a KPI file large enough for a pass to take a while; returns kpis.csv."""
-    shutil.copytree(ROOT / "examples", folder / "examples")
+    shutil.copytree(DEMO / "examples", folder / "examples")
     kpis = folder / "examples" / "kpis.csv"
     original = _rows(kpis)
     with kpis.open("w", newline="", encoding="utf-8") as f:

@@ -1,4 +1,4 @@
-"""The fake against real Notion traffic recorded in ../shared/reference/notion/cassettes/.
+"""The fake against real Notion traffic recorded in tests/recordings/notion/.
 
 Shapes are compared structurally (the same keys at every level, the same kinds
 of leaf values where both are set), and recorded error-producing requests are
@@ -16,13 +16,12 @@ import pytest
 import yaml
 from notion_client import Client
 
+from tests.conftest import RECORDINGS
 from tests.fakes.notion import NotionFake
 
-ROOT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "notion" / "cassettes"
+ROOT = RECORDINGS / "notion"
 UN = ROOT / "ultimate-notion"
 TOKEN = "secret_contract"
-
-pytestmark = pytest.mark.skipif(not ROOT.is_dir(), reason="the recorded Notion traffic is not here")
 
 
 def recorded(path: Path) -> list[dict[str, Any]]:

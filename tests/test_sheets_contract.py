@@ -1,6 +1,6 @@
 """The Sheets fake must answer the real recorded traffic the way Google did.
 
-Every Sheets v4 interaction in ../shared/reference/sheets/cassettes (recorded
+Every Sheets v4 interaction in tests/recordings/sheets (recorded
 by gspread's own test-suite against the real API) is replayed, in order, as
 the same HTTP request against the fake, which starts from the state the
 recording started from (a fresh spreadsheet, seeded from the first recorded
@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests.conftest import RECORDINGS
 from tests.fakes.sheets import Book, FakeSheets, Sheet
 
-CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sheets" / "cassettes"
-FILES = sorted(CASSETTES.glob("*.json")) if CASSETTES.is_dir() else []
+CASSETTES = RECORDINGS / "sheets"
+FILES = sorted(CASSETTES.glob("*.json"))
 SHEETS = "https://sheets.googleapis.com"
 
 #: Parts of Google's answers the fake leaves out on purpose (theme colours and

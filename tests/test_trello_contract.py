@@ -1,4 +1,4 @@
-"""The Trello fake against real recorded traffic (../shared/reference/trello/samples/).
+"""The Trello fake against real recorded traffic (tests/recordings/trello/).
 
 Two directions: (1) every recorded ruby-trello interaction is replayed against
 the fake, seeded with the recorded objects, and must get the same status and a
@@ -19,16 +19,15 @@ import pytest
 import yaml
 
 from syncd.connectors.pacing import reset_pacers
+from tests.conftest import RECORDINGS
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board, open_trello, sync_once
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "trello" / "samples"
+SAMPLES = RECORDINGS / "trello"
 CASSETTES = sorted((SAMPLES / "ruby-trello").glob("*.yml"))
 #: Fields whose values must match the recording exactly after seeding.
 SAME_VALUE = {"id", "name", "idList", "idBoard", "idLabels", "closed", "due", "dueComplete", "pos", "value", "idValue",
               "idCustomField", "idModel", "modelType", "type", "color", "state", "idCard", "text", "_value"}  # fmt: skip
-
-pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="recorded samples not available")
 
 
 def _interactions(path: Path) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """A loopback fake of the Google Sheets v4 API, shaped after the recorded
-traffic in /work/shared/reference/sheets/cassettes (see test_sheets_contract).
+traffic in tests/recordings/sheets (see test_sheets_contract).
 
 It holds spreadsheets as grids of :class:`Cell` (what the cell shows, what it
 holds, its formula and background), answers the OAuth token endpoint, the
