@@ -96,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a wrong command line (2): return it, as for every other outcome
         return e.code if isinstance(e.code, int) else 2
-    if args.command != "run":
-        _command_logging(args.log_format)
+    handler = _command_logging(args.log_format) if args.command != "run" else None
     try:
         if args.command == "demo":
             return _demo(args)
@@ -139,23 +138,39 @@ def main(argv: list[str] | None = None) -> int:
     except StateError as e:  # the state store cannot be opened or reached at start
         print(f"syncd: {e}", file=sys.stderr)
         return 2
+    finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
     return 2
 
 
-def _command_logging(log_format: str | None) -> None:
-    """One-shot commands: warnings and errors on stderr, as text (default) or JSON lines."""
-    if log_format == "json":
-        from .logs import JsonFormatter
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Whatever ``sys.stderr`` is when a record is written (a handler must not outlive a swapped stream)."""
 
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        root = logging.getLogger()
-        for old in list(root.handlers):
-            root.removeHandler(old)
-        root.addHandler(handler)
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def _command_logging(log_format: str | None) -> logging.Handler:
+    """One-shot commands: warnings and errors on stderr, as text (default) or JSON lines."""
+    from .logs import JsonFormatter
+
+    handler = _Stderr()
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter("syncd: %(levelname)s: %(message)s")
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
-    else:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="syncd: %(levelname)s: %(message)s")
+    return handler
 
 
 def _redact_logs(config: Config) -> None:
