@@ -55,7 +55,7 @@ def _show_duration(d: timedelta) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-def parse_duration(value: Any) -> timedelta:
+def parse_duration(value: Any, limit: timedelta = _MAX_DURATION) -> timedelta:
     """``30s``, ``15m``, ``1h``, ``1d``, ``2w``, ``500ms``: a number with its unit.
 
     A bare number is refused: ``interval = 15`` could mean seconds or minutes.
@@ -69,11 +69,11 @@ def parse_duration(value: Any) -> timedelta:
         if m:
             try:
                 seconds = float(m.group(1)) * _UNITS[m.group(2)]
-                if seconds > _MAX_DURATION.total_seconds():
+                if seconds > limit.total_seconds():
                     raise OverflowError
                 return timedelta(seconds=seconds)
             except (OverflowError, ValueError):
-                raise ValueError(f"too long; at most {_show_duration(_MAX_DURATION)}") from None
+                raise ValueError(f"too long; at most {_show_duration(limit)}") from None
     raise ValueError("expected a duration such as 30s, 15m, 1h or 1d")
 
 
@@ -81,7 +81,7 @@ def _duration(low: timedelta, high: timedelta = _MAX_DURATION, example: str = "1
     """A duration setting between ``low`` and ``high`` (inclusive)."""
 
     def check(value: Any) -> timedelta:
-        d = parse_duration(value)
+        d = parse_duration(value, max(high, _MAX_DURATION))
         if not low <= d <= high:
             raise ValueError(
                 f"out of range; give {_show_duration(low) if low else '0s'} to {_show_duration(high)}, "
@@ -98,6 +98,8 @@ Interval = _duration(timedelta(milliseconds=100), example="15m")
 Timeout = _duration(timedelta(milliseconds=100), timedelta(minutes=10), example="30s")
 Span = _duration(timedelta(0), example="1d")
 LeaseTtl = _duration(timedelta(seconds=1), timedelta(hours=1), example="60s")
+#: How long the state store keeps history: a day to ten years.
+Retention = _duration(timedelta(days=1), timedelta(days=3660), example="400d")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -285,6 +287,8 @@ class SyncdSection(_Strict):
     max_retry_wait: Span = timedelta(seconds=60)
     #: A source failing this many passes in a row makes /healthz answer 503.
     unhealthy_after: int = Field(default=3, ge=1)
+    #: History (values, passes) older than this is pruned from the state store at the end of a pass.
+    retention: Retention = timedelta(days=400)
 
     @field_validator("listen")
     @classmethod

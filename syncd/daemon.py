@@ -101,7 +101,13 @@ class Daemon:
         server: HealthServer | None = None
         if config.syncd.listen:
             try:
-                server = HealthServer(config.syncd.listen, self.metrics, self.health, page=self.page.html)
+                server = HealthServer(
+                    config.syncd.listen,
+                    self.metrics,
+                    self.health,
+                    page=self.page.html,
+                    probes={"/livez": self.live, "/readyz": self.ready},
+                )
             except OSError as e:
                 log.error(
                     "cannot listen on %s: %s; free the port or change [syncd].listen",
@@ -120,6 +126,7 @@ class Daemon:
         self.alerts.start()
         self.metrics.alerts_pending.set(self.alerts.pending())
         failures = {cfg.name: self.store.failures_in_a_row(cfg.name) for _, cfg in config.sources()}
+        self.metrics.known(config.sources())
         self.scheduler.configure(self._sources(config), failures)
         log.info(
             "syncd started (pid %d): %d source(s), state %s",
@@ -211,6 +218,7 @@ class Daemon:
         self.config = new
         self.alerts.reconfigure(new)
         self.page.configure(new)
+        self.metrics.known(new.sources())
         self.scheduler.configure(self._sources(new))
         log.info(
             "config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots), extra={"event": "reloaded"}
@@ -316,6 +324,28 @@ class Daemon:
                 self.metrics.last_success.labels(source).set(datetime.fromisoformat(started).timestamp())
             except ValueError:
                 pass
+
+    def live(self) -> tuple[bool, dict[str, Any]]:
+        """/livez: the process answers and its scheduler ticked lately (sources do not matter)."""
+        age = time.monotonic() - self.heartbeat
+        alive = age < _TICK_DEADLINE and not self._stopping
+        reasons = (
+            [] if alive else ["syncd is stopping" if self._stopping else f"the scheduler has not run for {age:.0f}s"]
+        )
+        body = {"status": "ok" if alive else "dead", "reasons": reasons, "seconds_since_tick": round(age, 1)}
+        return alive, body
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """/readyz: alive, every source has completed a pass since the start, and none failed its last."""
+        alive, body = self.live()
+        reasons = list(body["reasons"])
+        for slot in list(self.scheduler.slots.values()):
+            if slot.last_outcome is None:
+                reasons.append(f"source {slot.name} has not completed a pass yet")
+            elif slot.last_outcome == "failed":
+                reasons.append(f"source {slot.name} failed its last pass")
+        ok = not reasons
+        return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """/healthz: alive and no source failing ``[syncd].unhealthy_after`` passes in a row."""

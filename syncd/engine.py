@@ -317,6 +317,7 @@ def sync(
                     outcome=outcome.outcome,
                     summary=_summary(name, outcome, evaluation),
                 )
+            state.prune(now - config.syncd.retention)  # the store stays bounded
     finally:
         for source in open_sources.values():
             try:

@@ -1,4 +1,8 @@
-"""What ops watch: ``/healthz``, ``/metrics`` (Prometheus text format) and the report at ``/``.
+"""What ops watch: ``/healthz``, ``/livez``, ``/readyz``, ``/metrics`` (Prometheus text format) and the report at ``/``.
+
+``/livez``: the process and its scheduler are alive (restart it when not). ``/readyz``: every
+source has completed a pass and its last one did not fail. ``/healthz``: alive, and no source
+failing ``[syncd].unhealthy_after`` passes in a row.
 
 Served on ``[syncd].listen`` only (off when absent), from a thread of its own,
 so a scrape never waits for a pass. The metrics live in a registry of their
@@ -16,7 +20,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 
 from .config import parse_listen
 
@@ -28,6 +41,10 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 log = logging.getLogger("syncd.observe")
 
 _STATUSES = ("green", "amber", "red", "not_started", "on_track", "at_risk", "off_track", "done", "no_data", "invalid")
+_OUTCOMES = ("ok", "partial", "failed")
+#: The HTTP service behind each source type (CSV and XLSX make no calls).
+_SERVICES = {"sheets": "sheets", "notion": "notion", "trello": "trello", "asana": "asana"}
+_ALERT_KINDS = ("change", "digest")
 
 
 class Metrics:
@@ -69,6 +86,30 @@ class Metrics:
         )
         self.alerts_pending = Gauge("syncd_alerts_pending", "Alerts waiting to be sent.", registry=r)
         self.heartbeat = Gauge("syncd_scheduler_heartbeat_timestamp_seconds", "Last tick of the scheduler.", registry=r)
+        from . import __version__
+
+        Info("syncd_build", "The running syncd.", registry=r).info({"version": __version__})
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds...
+        for kind in _ALERT_KINDS:
+            self.alerts_sent.labels(kind)
+            self.alerts_failed.labels(kind)
+
+    def known(self, sources: Any) -> None:
+        """Create every series of these sources (``(role, config)`` pairs) at zero, so a rate or an
+        alert rule sees 0 rather than no data before the first failure, retry or write."""
+        for _, cfg in sources:
+            name = cfg.name
+            for outcome in _OUTCOMES:
+                self.passes.labels(name, outcome)
+            self.failures.labels(name)
+            self.failures_in_a_row.labels(name)
+            self.writes.labels(name)
+            self.duration.labels(name)
+            service = _SERVICES.get(getattr(cfg, "type", ""))
+            if service:
+                self.api_calls.labels(service)
+                self.retries.labels(service)
+                self.rate_limited.labels(service)
 
     def on_retry(self, service: str, exc: BaseException) -> None:
         """A ``connectors.retry.retry_listeners`` hook."""
@@ -115,7 +156,11 @@ class Metrics:
 
 
 class HealthServer:
-    """``/healthz`` and ``/metrics`` over HTTP, in a daemon thread."""
+    """``/healthz``, ``/livez``, ``/readyz`` and ``/metrics`` over HTTP, in a daemon thread.
+
+    ``health`` answers ``/healthz``; ``probes`` maps other paths (``/livez``, ``/readyz``) to
+    functions of the same shape: (ok, JSON body).
+    """
 
     def __init__(
         self,
@@ -123,8 +168,10 @@ class HealthServer:
         metrics: Metrics,
         health: Callable[[], tuple[bool, dict[str, Any]]],
         page: Callable[[], bytes] | None = None,
+        probes: dict[str, Callable[[], tuple[bool, dict[str, Any]]]] | None = None,
     ):
         host, port = parse_listen(listen)
+        checks = {"/healthz": health, **(probes or {})}
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "syncd"
@@ -136,13 +183,14 @@ class HealthServer:
                 path = urlsplit(self.path).path
                 if path == "/metrics":
                     self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
-                elif path == "/healthz":
-                    ok, body = health()
+                elif path in checks:
+                    ok, body = checks[path]()
                     self._send(200 if ok else 503, json.dumps(body, indent=1).encode(), "application/json")
                 elif path == "/" and page is not None:  # the report (syncd.report), never a read of a source
                     self._send(200, page(), "text/html; charset=utf-8", {"Content-Security-Policy": CSP})
                 else:
-                    self._send(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
+                    tried = ", ".join([*checks, "/metrics"])
+                    self._send(404, f"not found: try {tried}\n".encode(), "text/plain; charset=utf-8")
 
             def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)

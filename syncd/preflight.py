@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from .config import Config, ConfigError
-from .state import StateStore, open_store
+from .state import StateError, StateStore, open_store
 
 __all__ = ["state_problems", "require_state", "open_state", "lock_holder", "listen_problem"]
 
@@ -100,6 +100,8 @@ def open_state(config: Config, *, readonly: bool = False) -> StateStore:
         return open_store(config, readonly=readonly)
     except (OSError, sqlite3.Error) as e:
         raise _os_problem(config, e) from None
+    except StateError as e:  # the store's own words (they name [syncd].state)
+        raise ConfigError([str(e)], config.path) from None
 
 
 def wrap_os_error(config: Config, e: BaseException) -> ConfigError:

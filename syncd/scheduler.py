@@ -1,6 +1,8 @@
 """When each source syncs: its interval, a little jitter, backoff after failures.
 
-``schedule`` holds one job per source. The scheduler's thread only decides and
+Each source has a due time on the monotonic clock (never the wall clock: a clock
+stepped by NTP or an operator, or a daylight-saving change, neither stalls the
+passes nor runs them twice). The scheduler's thread only decides and
 dispatches: each pass runs in a thread of its own, so a slow source never
 delays the others, and a source whose pass is still running is skipped, so it
 never has two passes at once. After a pass, its outcome sets the next run:
@@ -17,10 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
-
-import schedule
 
 __all__ = ["PassResult", "Slot", "Scheduler", "next_delay", "BACKOFF_CAP"]
 
@@ -49,7 +48,8 @@ class Slot:
     role: str
     cfg: Any
     interval: float
-    job: schedule.Job | None = None
+    #: When the next pass is due, on the scheduler's (monotonic) clock.
+    due: float = 0.0
     running: bool = False
     #: Failed passes in a row (a partial or good pass ends the streak).
     failures: int = 0
@@ -96,11 +96,12 @@ class Scheduler:
         *,
         cap: float = BACKOFF_CAP,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self._run_pass = run_pass
         self._cap = cap
         self._rng = rng or random.Random()
-        self._schedule = schedule.Scheduler()
+        self._clock = clock
         self._done: queue.SimpleQueue[tuple[Slot, PassResult]] = queue.SimpleQueue()
         self.slots: dict[str, Slot] = {}
         #: Set to wake :meth:`tick`'s caller early (a pass ended, a signal came).
@@ -120,49 +121,41 @@ class Scheduler:
         wanted = {cfg.name: (role, cfg, interval) for role, cfg, interval in sources}
         for name in list(self.slots):
             if name not in wanted:
-                slot = self.slots.pop(name)
-                if slot.job is not None:
-                    self._schedule.cancel_job(slot.job)
+                self.slots.pop(name)
                 log.info("source %s removed from the schedule", name, extra={"source": name})
         for name, (role, cfg, interval) in wanted.items():
             slot = self.slots.get(name)
             if slot is None:
                 slot = self.slots[name] = Slot(name, role, cfg, interval, failures=failures.get(name, 0))
-                first = self._rng.uniform(0, min(_JITTER * interval, 5.0))
-                self._add_job(slot, first)
+                self.run_soon(name, self._rng.uniform(0, min(_JITTER * interval, 5.0)))
                 continue
             slot.role, slot.cfg = role, cfg
             if interval != slot.interval:
-                left = self._seconds_to(slot.job) if slot.job else 0.0
                 slot.interval = interval
-                if slot.job is not None:
-                    self._schedule.cancel_job(slot.job)
-                self._add_job(slot, min(left, interval))
+                self.run_soon(name, min(self.seconds_to(name), interval))
 
-    def _add_job(self, slot: Slot, first: float) -> None:
-        slot.job = self._schedule.every(slot.interval).seconds.do(self._fire, slot)
-        self._set_next(slot, first)
+    def seconds_to(self, name: str) -> float:
+        """Seconds until the next pass of source ``name`` is due."""
+        return max(0.0, self.slots[name].due - self._clock())
 
-    @staticmethod
-    def _seconds_to(job: schedule.Job) -> float:
-        return max(0.0, (job.next_run - datetime.now()).total_seconds()) if job.next_run else 0.0
-
-    @staticmethod
-    def _set_next(slot: Slot, seconds: float) -> None:
-        # schedule keeps naive local times; it reschedules a job after each
-        # fire, and a pass's outcome overrides that here, in the same thread.
-        if slot.job is not None:
-            slot.job.next_run = datetime.now() + timedelta(seconds=seconds)
+    def run_soon(self, name: str, seconds: float = 0.0) -> None:
+        """Set the next pass of source ``name`` ``seconds`` from now (a pass running finishes first)."""
+        self.slots[name].due = self._clock() + seconds
+        self.wake.set()
 
     # -- the loop --------------------------------------------------------------------
 
     def tick(self) -> float:
         """Apply finished passes, start due ones; return how long to sleep (at most 1s)."""
         self._collect()
+        now = self._clock()
         if not self.paused:
-            self._schedule.run_pending()
-        idle = self._schedule.idle_seconds
-        return 1.0 if idle is None else max(0.0, min(idle, 1.0))
+            for slot in list(self.slots.values()):
+                if slot.due <= now:
+                    slot.due = now + slot.interval  # until the pass's outcome sets it
+                    self._fire(slot)
+        idle = min((s.due - now for s in self.slots.values()), default=1.0)
+        return max(0.0, min(idle, 1.0))
 
     def running(self) -> list[str]:
         return [s.name for s in self.slots.values() if s.running]
@@ -210,7 +203,7 @@ class Scheduler:
             delay = next_delay(
                 slot.interval, result.outcome, slot.failures, result.retry_after, cap=self._cap, rng=self._rng
             )
-            self._set_next(slot, delay)
+            slot.due = self._clock() + delay
             if result.outcome == "failed":
                 log.warning(
                     "source %s: failed (%d pass(es) in a row): %s; next try in %s",

@@ -7,7 +7,10 @@ shared by replicas). Both run the same SQL (:class:`SQLStore`): ``?``
 placeholders and ``ON CONFLICT`` upserts, which SQLite and PostgreSQL both
 speak, over the same tables with the same meaning. Every change is in a
 transaction, so a process killed at any moment leaves either the old or the new
-state. A dry run opens the store read-only and writes nothing.
+state. A dry run opens the store read-only and writes nothing. The store stays
+bounded: history older than ``[syncd].retention`` is pruned at the end of each
+pass (:meth:`SQLStore.prune`), and SQLite's write-ahead log is checkpointed and
+cut back to :data:`WAL_LIMIT`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,7 +29,11 @@ from .model import KpiHistory, Patch, Points
 if TYPE_CHECKING:
     from .config import Config
 
-__all__ = ["StateStore", "SQLStore", "SQLiteStore", "StateError", "Db", "open_store", "SCHEMA"]
+__all__ = ["StateStore", "SQLStore", "SQLiteStore", "StateError", "Db", "open_store", "SCHEMA", "WAL_LIMIT"]
+
+#: Bytes SQLite's write-ahead log may keep after a checkpoint (``journal_size_limit``); a
+#: checkpoint runs once it holds about this much (``wal_autocheckpoint``), not at SQLite's 4 MB.
+WAL_LIMIT = 1 << 20
 
 #: The tables, written once for both databases. ``{id}`` is the
 #: auto-numbered key; ``DOUBLE PRECISION`` is a REAL in SQLite.
@@ -145,6 +152,8 @@ class StateStore(Protocol):
     def last_successes(self) -> dict[str, str]: ...
 
     def failures_in_a_row(self, source: str) -> int: ...
+
+    def prune(self, before: datetime) -> int: ...
 
     def alert_counts(self) -> dict[str, int]: ...
 
@@ -386,6 +395,40 @@ class SQLStore:
             rows = db.execute("SELECT state, COUNT(*) FROM alert_outbox GROUP BY state").fetchall()
         return {state: n for state, n in rows}
 
+    def prune(self, before: datetime) -> int:
+        """Forget the history recorded before ``before`` (the pass's ``now`` minus the retention).
+
+        Each KPI and key result keeps its newest value however old (its age, trend and check-in
+        are read from it), and each source its last pass. Times are compared as times (the text
+        is ISO 8601 with any offset): the text only narrows the rows read. Returns the rows removed.
+        """
+        if self.readonly:
+            return 0
+        margin = _iso(before + timedelta(days=1))  # later text is later than ``before`` whatever the offsets
+        removed = 0
+        with self.transaction() as db:
+            for table, key in (("kpi_values", "kpi"), ("key_result_values", "key_result")):
+                old = db.execute(f"SELECT {key}, first_seen FROM {table} WHERE first_seen < ?", (margin,)).fetchall()
+                if not old:
+                    continue
+                counts = dict(db.execute(f"SELECT {key}, COUNT(*) FROM {table} GROUP BY {key}").fetchall())
+                by_key: dict[str, list[tuple[datetime, str]]] = {}
+                for k, seen in old:
+                    by_key.setdefault(k, []).append((datetime.fromisoformat(seen), seen))
+                gone = []
+                for k, rows in by_key.items():
+                    rows.sort()
+                    if len(rows) == counts[k]:
+                        rows.pop()  # every row is old: the newest stays, it is the current value
+                    gone.extend((k, seen) for t, seen in rows if t < before)
+                db.executemany(f"DELETE FROM {table} WHERE {key} = ? AND first_seen = ?", gone)
+                removed += len(gone)
+            last = {i for (i,) in db.execute("SELECT MAX(id) FROM runs GROUP BY source").fetchall()}
+            runs = db.execute("SELECT id, now FROM runs WHERE now < ?", (margin,)).fetchall()
+            gone_runs = [(i,) for i, now in runs if i not in last and datetime.fromisoformat(now) < before]
+            db.executemany("DELETE FROM runs WHERE id = ?", gone_runs)
+        return removed + len(gone_runs)
+
     # -- the sources' cache ----------------------------------------------------------
 
     def get(self, source: str, key: str, default: object = None) -> object:
@@ -425,6 +468,9 @@ class SQLiteStore(SQLStore):
                 self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+                page = self._db.execute("PRAGMA page_size").fetchone()[0]
+                self._db.execute(f"PRAGMA wal_autocheckpoint={max(WAL_LIMIT // page, 16)}")
                 self._db.executescript(schema)
         except (sqlite3.Error, OSError) as e:
             raise StateError(
