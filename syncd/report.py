@@ -58,6 +58,11 @@ _TONES = {
 # --- view objects -------------------------------------------------------------------------
 
 
+def _pct(p: float | None) -> str:
+    """0.4167 as ``41.7`` (a percent, one decimal at most); empty for none."""
+    return "" if p is None else f"{p * 100:.1f}".rstrip("0").rstrip(".")
+
+
 @dataclass
 class KpiView:
     id: str
@@ -74,6 +79,11 @@ class KpiView:
     spark: Markup | None
     spark_range: str | None
     source: str
+    word: str = ""
+    tone: str = ""
+
+    def __post_init__(self) -> None:
+        self.word, self.tone = _WORDS.get(self.status, self.status), _TONES.get(self.status, "none")
 
 
 @dataclass
@@ -88,6 +98,21 @@ class KeyResultView:
     forecast: float | None
     kpi: str | None
     goal: float | None
+    word: str = ""
+    tone: str = ""
+    pct: str = ""
+    goal_pct: str = ""
+    shown: str = ""  # the line under the bar
+
+    def __post_init__(self) -> None:
+        self.word, self.tone = _WORDS.get(self.status, self.status), _TONES.get(self.status, "none")
+        self.pct, self.goal_pct = _pct(self.progress) or "0", _pct(self.goal)
+        parts = [f"{_pct(self.progress)}%" if self.progress is not None else "\u2013", self.measure]
+        if self.forecast is not None:
+            parts.append(f"forecast {_pct(self.forecast)}% at cycle end")
+        if self.reason:
+            parts.append(self.reason)
+        self.shown = " \u00b7 ".join(parts)
 
 
 @dataclass
@@ -110,6 +135,14 @@ class ObjectiveView:
     source: str
     nodes: list[ObjectiveView] = field(default_factory=list)  # filled when the tree is built
     elsewhere: bool = False  # shown under a parent of another cycle
+    word: str = ""
+    tone: str = ""
+    pct: str = ""
+    goal_pct: str = ""
+
+    def __post_init__(self) -> None:
+        self.word, self.tone = _WORDS.get(self.status, self.status), _TONES.get(self.status, "none")
+        self.pct, self.goal_pct = _pct(self.score) or "0", _pct(self.goal)
 
 
 @dataclass
@@ -193,9 +226,10 @@ def _thresholds(k: KPI) -> tuple[str | None, list[tuple[str, float]]]:
 
 def _series(
     recorded: Sequence[tuple[datetime, float | None]], current: float | None, now: datetime
-) -> list[tuple[datetime, float]]:
-    """The sparkline's points: the value held at the window's start, the values
-    recorded inside it (up to ``now``), and the value now."""
+) -> tuple[list[tuple[datetime, float]], int]:
+    """The sparkline's points: the value held when the window opens, the values
+    recorded inside it (up to ``now``), and the value now (it holds until now);
+    and how many values those are (the value now counts when it is new)."""
     start = now - timedelta(days=HISTORY_DAYS)
     points: list[tuple[datetime, float | None]] = []
     before: tuple[datetime, float | None] | None = None
@@ -208,25 +242,30 @@ def _series(
             points.append((t, v))
     if before is not None:
         points.insert(0, before)
-    if current is not None and (not points or points[-1][1] != current):
-        points.append((now, current))
-    return [(t, v) for t, v in points if v is not None and v - v == 0]
+    values = [(t, v) for t, v in points if v is not None and v - v == 0]
+    count = len(values)
+    if current is not None and current - current == 0 and (not values or values[-1][0] < now):
+        count += not values or values[-1][1] != current
+        values.append((now, current))
+    return values, count
 
 
 def _kpi_view(r: Any, k: KPI | None, recorded: Sequence[tuple[datetime, float | None]], now: datetime) -> KpiView:
     unit = r.unit
     text, lines = _thresholds(k) if k is not None else (None, [])
-    points = _series(recorded, r.value, now)
+    points, count = _series(recorded, r.value, now)
     spark = spark_range = None
-    if len(points) >= 2:
+    if count >= 2:
         low, high = min(v for _, v in points), max(v for _, v in points)
         label = (
-            f"{r.name}: {len(points)} values from {points[0][0]:%Y-%m-%d} to {points[-1][0]:%Y-%m-%d}, "
-            f"between {_with_unit(low, unit)} and {_with_unit(high, unit)}"
+            f"{r.name} from {points[0][0]:%Y-%m-%d} to {points[-1][0]:%Y-%m-%d}: "
+            f"between {_with_unit(low, unit)} and {_with_unit(high, unit)}, now {_with_unit(r.value, unit)}"
         )
         drawn = sparkline(points, start=now - timedelta(days=HISTORY_DAYS), end=now, thresholds=lines, label=label)
         spark = Markup(drawn) if drawn else None
-        spark_range = f"{_with_unit(low, unit)} to {_with_unit(high, unit)}" if low != high else _with_unit(low, unit)
+        spark_range = (
+            f"{_with_unit(low, unit)} \u2013 {_with_unit(high, unit)}" if low != high else _with_unit(low, unit)
+        )
     arrow = change = None
     if r.change is not None and r.trend is not None:
         arrow = "\u2191" if r.change > 0 else "\u2193" if r.change < 0 else "\u2192"
@@ -420,7 +459,7 @@ def _environment() -> Environment:
     )
     env.filters["word"] = lambda s: _WORDS.get(s, str(s).replace("_", " "))
     env.filters["tone"] = lambda s: _TONES.get(s, "none")
-    env.filters["pct"] = lambda p: "" if p is None else f"{p * 100:.1f}".rstrip("0").rstrip(".")
+    env.filters["pct"] = _pct
     env.filters["score"] = lambda v: "\u2013" if v is None else f"{v:.2f}"
     env.filters["when"] = lambda t: f"{t.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if t else ""
     return env

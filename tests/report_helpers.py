@@ -56,3 +56,19 @@ def hooks(html: str) -> Hooks:
     parser = Hooks()
     parser.feed(html)
     return parser
+
+
+TEAM_OKRS = """\
+ID,Objective,Key result,Kind,Start,Target,Current,Weight,Owner,Cycle,Type,Parent
+T1,Close mid-market deals faster,Cut the sales cycle from 60 to 40 days,metric,60,40,52,1,Sales team,2026-Q4,aspirational,Win the mid-market
+T2,Close mid-market deals faster,Raise the win rate from 20% to 30%,metric,20,30,27,1,Sales team,2026-Q4,aspirational,
+T3,Book demos from the website,Grow weekly demo bookings from 10 to 25,metric,10,25,14,1,Marketing team,2026-11,aspirational,Close mid-market deals faster
+T4,Make support answers self-serve,Deflect 30% of tickets with help articles,metric,0,30,6,1,Support team,2026-Q4,aspirational,
+"""
+
+
+def add_team_okrs(config: Path) -> None:
+    """A second OKR source whose objectives ladder up along ``Parent`` (one of another cycle, one unaligned)."""
+    (config.parent / "examples" / "team-okrs.csv").write_text(TEAM_OKRS, encoding="utf-8")
+    with config.open("a", encoding="utf-8") as f:
+        f.write('\n[[okrs]]\nname = "team-okrs"\ntype = "csv"\npath = "examples/team-okrs.csv"\n')

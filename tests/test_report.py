@@ -20,7 +20,7 @@ from syncd.evaluate import EvalSettings
 from syncd.model import Evaluation, KeyResult, Objective
 from syncd.report import Page, render, views_of
 from syncd.svg import sparkline
-from tests.report_helpers import NOW, hooks, seed_history
+from tests.report_helpers import NOW, add_team_okrs, hooks, seed_history
 from tests.test_daemon import daemons  # noqa: F401 - a fixture
 
 GOLDEN = Path(__file__).parent / "golden" / "report.html"
@@ -49,6 +49,7 @@ def history(demo: Path) -> Path:
 
 
 def test_the_hooks_on_the_page_equal_the_json_of_a_dry_run_at_the_same_now(history, syncd):
+    add_team_okrs(history)
     dry = syncd("sync", "--config", history, "--dry-run", "--format", "json", "--now", NOW)
     assert dry.code == 0, dry.err
     expected = dry.json
@@ -68,9 +69,16 @@ def test_the_hooks_on_the_page_equal_the_json_of_a_dry_run_at_the_same_now(histo
         (e["data-objective-id"], e["data-status"], e["data-score"], e.get("data-parent"))
         for e in page.having("data-objective-id")
     ]
-    assert sorted(objectives) == sorted(
-        (o["id"], o["status"], num(o["score"]), o.get("parent")) for o in expected["objectives"]
+    assert sorted(objectives, key=str) == sorted(
+        ((o["id"], o["status"], num(o["score"]), o["parent"]) for o in expected["objectives"]), key=str
     )
+    assert sum(1 for o in objectives if o[3]) == 2  # the team's objectives that ladder up
+    # The tree: a child sits inside its parent's element.
+    parents = {o["id"]: o["parent"] for o in expected["objectives"]}
+    html = out.read_text(encoding="utf-8")
+    for child, parent in parents.items():
+        if parent:
+            assert f'data-objective-id="{child}"' in _element(html, f'data-objective-id="{parent}"')
     krs = [(e["data-kr-id"], e["data-status"], e["data-progress"]) for e in page.having("data-kr-id")]
     assert sorted(krs) == sorted(
         (kr["id"], kr["status"], num(kr["progress"])) for o in expected["objectives"] for kr in o["key_results"]
@@ -136,7 +144,8 @@ def test_the_page_shows_what_a_team_reads(history, syncd):
     assert "green \u2265 400,000 USD, red &lt; 350,000 USD" in tile
     # The sparkline: the recorded values, the value now, and both threshold lines.
     assert tile.count("<line") == 2 and 'stroke-dasharray="6 3"' in tile and 'stroke-dasharray="2 2"' in tile
-    assert "5 values from 2026-08-17 to 2026-11-15" in tile  # 08-01 held at the start of the 90 days
+    # 08-01 is held when the 90 days open; the four values recorded since; the value now.
+    assert "from 2026-08-17 to 2026-11-15: between 371,000 USD and 412,500 USD, now 412,500 USD" in tile
     stale = _element(html, 'data-kpi-id="K07"')
     assert ">stale<" in stale and ">Amber<" in stale
     assert "<svg" not in _element(html, 'data-kpi-id="K02"')  # one value recorded: no line

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_helpers import NOW, seed_history
+from tests.report_helpers import NOW, add_team_okrs, seed_history
 from tests.test_daemon import daemons  # noqa: F401 - a fixture
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,6 +74,7 @@ def report_file(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "examples", folder / "examples")
     shutil.copy(ROOT / "config.example.toml", folder / "syncd.toml")
     seed_history(folder / "syncd.toml")
+    add_team_okrs(folder / "syncd.toml")  # a tree along parent, across two sources and two cycles
     out = folder / "syncd-report.html"
     assert main(["report", "--config", str(folder / "syncd.toml"), "--now", NOW, "--output", str(out)]) == 0
     return out
@@ -110,7 +111,7 @@ def test_the_page_fits_shows_its_status_words_and_loads_nothing(browser, report_
         # Every item with a status shows it as a word, visible and inside the screen's width.
         items = page.locator("[data-status]")
         count = items.count()
-        assert count >= 16 + 3 + 8
+        assert count == 16 + 6 + 12  # KPIs, objectives, key results
         for i in range(count):
             item = items.nth(i)
             status = item.get_attribute("data-status")
