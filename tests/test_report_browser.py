@@ -128,6 +128,39 @@ def test_the_page_fits_shows_its_status_words_and_loads_nothing(browser, report_
         page.close()
 
 
+_CONTRAST = """() => {
+    const rgb = s => s.match(/[\\d.]+/g).map(Number);
+    const lum = c => {
+        const [r, g, b] = c.slice(0, 3).map(v => v / 255).map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = e => {
+        for (; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length < 4 || c[3] > 0) return c;
+        }
+        return [255, 255, 255];
+    };
+    const low = [];
+    for (const e of document.querySelectorAll('body *')) {
+        const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !e.getClientRects().length) continue;
+        const fg = lum(rgb(getComputedStyle(e).color)), bg = lum(background(e));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        if (ratio < 4.5) low.push(e.tagName + '.' + e.className + ' ' + ratio.toFixed(2) + ': ' + e.textContent.trim().slice(0, 30));
+    }
+    return low;
+}"""
+
+
+def test_every_text_on_the_page_passes_wcag_aa_contrast(browser, report_file):
+    page, _ = _open(browser, report_file.as_uri(), 1280, 800)
+    try:
+        assert page.evaluate(_CONTRAST) == []  # 4.5:1 for normal text, every word on its own background
+    finally:
+        page.close()
+
+
 def test_the_page_printed_in_black_and_white_keeps_its_words(browser, report_file):
     page, requests = _open(browser, report_file.as_uri(), 1280, 800)
     try:
