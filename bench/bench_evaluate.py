@@ -2,18 +2,22 @@
 
 Builds N items (KPIs, and objectives of 4 key results each, half of them
 linked to KPIs), then measures the CPU time of ``evaluate`` + ``desired_patches``
-and the peak memory they allocate; then a whole local ``syncd sync --dry-run``
-of a CSV with N KPI rows. Run: ``python3 bench/bench_evaluate.py [N ...]``.
+and the peak memory they allocate, without history and with the history a
+weekly check-in leaves six weeks into the quarter (a value a week for every KPI
+and key result: the history-based rules at work); then a whole local
+``syncd sync --dry-run`` of a CSV with N KPI rows, on an empty state store and
+on one holding those weeks. Run: ``python3 bench/bench_evaluate.py [N ...]``.
 """
 
 from __future__ import annotations
 
+import inspect
 import random
 import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +30,27 @@ from syncd.evaluate import EvalSettings, evaluate  # noqa: E402
 from syncd.model import KPI, KeyResult, KpiHistory, Objective  # noqa: E402
 
 NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
+#: Weekly passes recorded before NOW, from the first week of Q4.
+WEEKS = [NOW - timedelta(weeks=w) for w in range(6, 0, -1)]
+
+
+def _history(kpis: list[KPI], objectives: list[Objective]) -> tuple[dict, dict]:
+    """A value a week for every KPI and key result, drifting: what six weekly passes recorded."""
+    rnd = random.Random(len(kpis))
+    kpi_history = {}
+    for k in kpis:
+        base = k.value or 0.0
+        values = tuple((t.timestamp(), base + rnd.uniform(-5, 5)) for t in WEEKS)
+        try:
+            kpi_history[k.id] = KpiHistory(previous=values[-1][1], values=values)
+        except TypeError:  # a syncd from before the history-based rules: the trend is all it reads
+            kpi_history[k.id] = KpiHistory(previous=values[-1][1])
+    kr_history = {}
+    for o in objectives:
+        for kr in o.key_results:
+            cur = kr.current or 0.0
+            kr_history[kr.id] = tuple((t.timestamp(), max(0.0, cur - 3 * (6 - i))) for i, t in enumerate(WEEKS))
+    return kpi_history, kr_history
 
 
 def _items(n: int) -> tuple[list[KPI], list[Objective]]:
@@ -75,14 +100,19 @@ def _items(n: int) -> tuple[list[KPI], list[Objective]]:
     return kpis, objectives
 
 
-def bench_evaluation(n: int) -> tuple[int, float, float, float]:
+def bench_evaluation(n: int, with_history: bool = False) -> tuple[int, float, float, float]:
     kpis, objectives = _items(n)
-    history = {k.id: KpiHistory() for k in kpis}
+    history: dict = {k.id: KpiHistory() for k in kpis}
+    extra: dict = {}
+    if with_history:
+        history, kr_history = _history(kpis, objectives)
+        if "key_result_history" in inspect.signature(evaluate).parameters:
+            extra = {"key_result_history": kr_history}
     settings = EvalSettings()
 
     def run() -> list:
         with paused_gc():  # as the engine runs them
-            result = evaluate(kpis, objectives, now=NOW, settings=settings, history=history)
+            result = evaluate(kpis, objectives, now=NOW, settings=settings, history=history, **extra)
             return desired_patches(result, kpis, objectives)
 
     cpu = time.process_time()
@@ -105,7 +135,7 @@ def bench_evaluation(n: int) -> tuple[int, float, float, float]:
     return items, cpu, steady, peak / 2**20
 
 
-def bench_csv_sync(n: int) -> tuple[float, float, float]:
+def bench_csv_sync(n: int, with_history: bool = False) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "k.csv"
         rnd = random.Random(n)
@@ -116,6 +146,13 @@ def bench_csv_sync(n: int) -> tuple[float, float, float]:
         cfg = Path(tmp) / "s.toml"
         cfg.write_text('[[kpis]]\nname = "k"\ntype = "csv"\npath = "k.csv"\n')
         config = load_config(cfg)
+        if with_history:  # the state store of six weekly passes
+            from syncd.state import open_store
+
+            store = open_store(config)
+            for t in WEEKS:
+                store.record_kpi_values({f"k:KPI {i}": rnd.uniform(0, 100) for i in range(n)}, t)
+            store.close()
         cpu, wall = time.process_time(), time.perf_counter()
         report = sync(config, now=NOW, dry_run=True)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -129,15 +166,21 @@ def bench_csv_sync(n: int) -> tuple[float, float, float]:
 
 def main(sizes: list[int]) -> None:
     print("evaluate + diff (pure): CPU when every item changes, and when none does")
-    print(f"{'items':>9} {'CPU s':>8} {'steady s':>9} {'peak MiB':>9} {'KiB/item':>9}")
+    print(f"{'items':>9} {'history':>8} {'CPU s':>8} {'steady s':>9} {'peak MiB':>9} {'KiB/item':>9}")
     for n in sizes:
-        items, cpu, steady, peak = bench_evaluation(n)
-        print(f"{items:>9,} {cpu:>8.3f} {steady:>9.3f} {peak:>9.1f} {peak * 1024 / items:>9.2f}")
-    print("\nsyncd sync --dry-run of a CSV KPI source (read, parse, evaluate, diff)")
-    print(f"{'rows':>9} {'CPU s':>8} {'wall s':>8} {'peak MiB':>9} {'KiB/row':>9}")
+        for with_history in (False, True):
+            items, cpu, steady, peak = bench_evaluation(n, with_history)
+            print(
+                f"{items:>9,} {'6 weeks' if with_history else 'none':>8} {cpu:>8.3f} {steady:>9.3f} "
+                f"{peak:>9.1f} {peak * 1024 / items:>9.2f}"
+            )
+    print("\nsyncd sync --dry-run of a CSV KPI source (read, parse, history read, evaluate, diff)")
+    print(f"{'rows':>9} {'history':>8} {'CPU s':>8} {'wall s':>8} {'peak MiB':>9} {'KiB/row':>9}")
     for n in sizes:
-        cpu, wall, peak = bench_csv_sync(n)
-        print(f"{n:>9,} {cpu:>8.3f} {wall:>8.3f} {peak:>9.1f} {peak * 1024 / n:>9.2f}")
+        for with_history in (False, True):
+            cpu, wall, peak = bench_csv_sync(n, with_history)
+            label = "6 weeks" if with_history else "none"
+            print(f"{n:>9,} {label:>8} {cpu:>8.3f} {wall:>8.3f} {peak:>9.1f} {peak * 1024 / n:>9.2f}")
 
 
 if __name__ == "__main__":

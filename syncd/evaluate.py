@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from .alignment import align
 from .cycles import Cycle, cycle_or_reason, elapsed
-from .history import day, forecast, red_since, unchanged_since
+from .history import day, forecast, red_since
 from .hygiene import hygiene_warnings
-from .kpi_status import CADENCE_DAYS, _at, _colour, _finite, _fmt, _kpi_result, kpi_status
+from .kpi_status import CADENCE_DAYS, _at, _finite, _fmt, _kpi_result, kpi_status
 from .model import (
     KPI,
     Colour,
@@ -266,12 +266,13 @@ def _history_rules(
     if not points:
         return
     now_ts = hist.now_ts
-    fc = forecast(points, kr.start, kr.target, m.progress, now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
-    result.forecast = round(fc, 3) if fc is not None else None
-    if result.status == "done":
+    fc, last = forecast(points, kr.start, kr.target, m.progress, now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
+    if fc is not None:
+        result.forecast = round(fc, 3)
+    if result.status == "done" or last is None or last[1] != m.current:
         return
-    since = unchanged_since(points, m.current, now_ts)  # type: ignore[arg-type]
-    if since is not None and now_ts - since >= settings.check_in_days * 86400:
+    since = last[0]  # the pass that first recorded the current value
+    if now_ts - since >= settings.check_in_days * 86400:
         days = int((now_ts - since) // 86400)
         warnings.append(Warning(code="no_check_in", item=kr.id, message=(
             f"Key result {kr.title!r} of objective {objective.title!r} has not changed for {days} days "
@@ -355,11 +356,7 @@ def _red_kpis(
         seen = history.get(k.id)
         if seen is None or not seen.values:
             continue
-
-        def is_red(v: float, k: KPI = k) -> bool:
-            return _colour(k.direction, v, k.green, k.red) == "red"  # type: ignore[arg-type]
-
-        since = red_since(seen.values, now_ts, is_red)
+        since = red_since(seen.values, now_ts, k.direction, k.red)  # type: ignore[arg-type]
         if now_ts - since >= limit:
             days = int((now_ts - since) // 86400)
             out.append(Warning(code="red_kpi_without_okr", item=k.id, message=(

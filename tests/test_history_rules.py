@@ -50,7 +50,7 @@ def test_a_perfectly_linear_history_forecasts_its_line(days, now_p, end_p):
     slope = (end_p - now_p) / END_DAYS  # progress per day
     points = tuple(sorted((NOW_TS - d * DAY, 100 * (now_p - slope * d)) for d in days))
     assume(all(0 <= v <= 100 for _, v in points) and max(days) >= 7)
-    got = forecast(points, 0, 100, now_p, NOW_TS, Q4_START, Q4_END)
+    got = forecast(points, 0, 100, now_p, NOW_TS, Q4_START, Q4_END)[0]
     assert got == pytest.approx(end_p, abs=1e-9)
     # The same through evaluation: the key result and its objective (one key result) carry it.
     ev = evaluate([], [_obj(krs=[_kr(current=100 * now_p)])], now=NOW, key_result_history={"kr": points})
@@ -63,13 +63,13 @@ def test_a_constant_history_forecasts_itself(days, value):
     assume(max(days) >= 7)
     points = tuple(sorted((NOW_TS - d * DAY, value) for d in days))
     p = min(1.0, max(0.0, value / 100))
-    assert forecast(points, 0, 100, p, NOW_TS, Q4_START, Q4_END) == pytest.approx(p, abs=1e-9)
+    assert forecast(points, 0, 100, p, NOW_TS, Q4_START, Q4_END)[0] == pytest.approx(p, abs=1e-9)
 
 
 @given(days=st.lists(st.floats(0.01, 45), max_size=12), value=st.floats(0, 100))
 def test_too_few_points_or_too_short_a_span_gives_no_forecast(days, value):
     points = tuple(sorted((NOW_TS - d * DAY, value + d) for d in days))
-    got = forecast(points, 0, 100, value / 100, NOW_TS, Q4_START, Q4_END)
+    got = forecast(points, 0, 100, value / 100, NOW_TS, Q4_START, Q4_END)[0]
     if len(days) + 1 < 3 or max(days, default=0) < 7:
         assert got is None
     else:
@@ -79,17 +79,17 @@ def test_too_few_points_or_too_short_a_span_gives_no_forecast(days, value):
 @given(days=_days_before, values=st.lists(st.floats(-1e6, 1e6), min_size=12, max_size=12), now_v=st.floats(-1e6, 1e6))
 def test_the_forecast_is_clamped(days, values, now_v):
     points = tuple(sorted((NOW_TS - d * DAY, v) for d, v in zip(days, values)))
-    got = forecast(points, 0, 100, min(1, max(0, now_v / 100)), NOW_TS, Q4_START, Q4_END)
+    got = forecast(points, 0, 100, min(1, max(0, now_v / 100)), NOW_TS, Q4_START, Q4_END)[0]
     assert got is None or 0.0 <= got <= 1.0
 
 
 def test_steep_progress_is_clamped_at_one_and_history_outside_the_cycle_or_after_now_is_ignored():
     points = ((NOW_TS - 30 * DAY, 10.0), (NOW_TS - 20 * DAY, 30.0), (NOW_TS - 10 * DAY, 50.0))
-    assert forecast(points, 0, 100, 0.7, NOW_TS, Q4_START, Q4_END) == 1.0
+    assert forecast(points, 0, 100, 0.7, NOW_TS, Q4_START, Q4_END)[0] == 1.0
     before_cycle = ((Q4_START - DAY, 0.0), (NOW_TS - 3 * DAY, 50.0))
-    assert forecast(before_cycle, 0, 100, 0.5, NOW_TS, Q4_START, Q4_END) is None  # 2 points inside the cycle
+    assert forecast(before_cycle, 0, 100, 0.5, NOW_TS, Q4_START, Q4_END)[0] is None  # 2 points inside the cycle
     later = ((NOW_TS - 20 * DAY, 10.0), (NOW_TS + DAY, 90.0), (NOW_TS, 50.0))
-    assert forecast(later, 0, 100, 0.2, NOW_TS, Q4_START, Q4_END) is None  # the rows at/after now do not count
+    assert forecast(later, 0, 100, 0.2, NOW_TS, Q4_START, Q4_END)[0] is None  # the rows at/after now do not count
 
 
 def test_forecast_only_for_metric_key_results_of_a_started_unended_cycle():
@@ -152,7 +152,7 @@ _colour_values = {"red": 30.0, "amber": 60.0, "green": 90.0}
 @given(colours=st.lists(st.sampled_from(["red", "amber", "green"]), max_size=20))
 def test_the_red_streak_starts_after_the_last_value_that_was_not_red(colours):
     points = tuple((NOW_TS - (len(colours) - i) * 7 * DAY, _colour_values[c]) for i, c in enumerate(colours))
-    since = red_since(points, NOW_TS, lambda v: v < 50)
+    since = red_since(points, NOW_TS, "higher", 50.0)
     not_red = [i for i, c in enumerate(colours) if c != "red"]
     first = not_red[-1] + 1 if not_red else 0
     assert since == (points[first][0] if first < len(points) else NOW_TS)
