@@ -34,7 +34,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from syncd.connectors.pacing import reset_pacers  # noqa: E402
 from syncd.model import KPI  # noqa: E402
 from tests.asana_helpers import DictCache, open_asana, patches_for  # noqa: E402
 from tests.fakes.asana import AsanaFake  # noqa: E402
@@ -118,7 +117,7 @@ def one_pass(remote: Remote, ws: str, period: str, cache: DictCache, *, clock: f
              limits: dict[str, float] | None = None, name: str = "bench") -> dict[str, Any]:  # fmt: skip
     source = open_asana(remote, ws, cache=cache, time_period=period, limits=limits, name=name)
     if limits is not None:
-        from syncd.connectors.retry import RetryPolicy
+        from syncd.http import RetryPolicy
 
         source.policy = RetryPolicy()  # real waits at the real limit
     if clock is not None:
@@ -144,7 +143,6 @@ def sizes() -> None:
     remote = Remote()
     try:
         for n in SIZES:
-            reset_pacers()
             ws, period = remote.ask("build", n)
             cache = DictCache()
             pages = math.ceil(n / 100)
@@ -173,7 +171,6 @@ def real_limit(label: str, limit: tuple[int, float], per_minute: float, goals: i
     allowed = limit[0] / limit[1]
     print(f"Part 2{label}: {limit[0]} requests per {limit[1]:g} s per token enforced by the fake, syncd paced at"
           f" asana_per_minute = {per_minute:g}, {latency * 1000:.0f} ms latency, two sources on one token\n")  # fmt: skip
-    reset_pacers()
     remote = Remote(limit=limit, latency=latency)
     try:
         trees = [remote.ask("build", goals) for _ in range(2)]

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from syncd.config import load_config  # noqa: E402
+from syncd.connectors import REGISTRY  # noqa: E402
 from syncd.diff import desired_patches  # noqa: E402
 from syncd.engine import paused_gc, sync  # noqa: E402
 from syncd.evaluate import EvalSettings, evaluate  # noqa: E402
@@ -154,10 +155,10 @@ def bench_csv_sync(n: int, with_history: bool = False) -> tuple[float, float, fl
                 store.record_kpi_values({f"k:KPI {i}": rnd.uniform(0, 100) for i in range(n)}, t)
             store.close()
         cpu, wall = time.process_time(), time.perf_counter()
-        report = sync(config, now=NOW, dry_run=True)
+        report = sync(config, now=NOW, registry=REGISTRY, dry_run=True)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         tracemalloc.start()
-        sync(config, now=NOW, dry_run=True)
+        sync(config, now=NOW, registry=REGISTRY, dry_run=True)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert len(report.writes) == n

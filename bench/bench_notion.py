@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from syncd.config import Config  # noqa: E402
-from syncd.connectors.pacing import reset_pacers  # noqa: E402
+from syncd.connectors import REGISTRY  # noqa: E402
 from syncd.engine import sync  # noqa: E402
 from tests.fakes.notion import NotionFake, RateLimit, okr_workspace  # noqa: E402
 
@@ -47,7 +47,7 @@ def _config(fake: NotionFake, ws: dict, state: Path, per_second: float) -> Confi
 def _run(fake: NotionFake, config: Config, *, dry_run: bool = False) -> dict:
     fake.reset_counts()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = sync(config, now=NOW, dry_run=dry_run, env={"NOTION_TOKEN": TOKEN})
+    report = sync(config, now=NOW, registry=REGISTRY, dry_run=dry_run, env={"NOTION_TOKEN": TOKEN})
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert not report.errors, report.errors[:3]
     calls = fake.calls
@@ -65,7 +65,6 @@ def _warm_up() -> None:
     """One tiny sync first, so that import-time allocations do not count as the first size's memory."""
     with NotionFake((TOKEN,)) as fake, tempfile.TemporaryDirectory() as tmp:
         ws = okr_workspace(fake, objectives=1, key_results=3)
-        reset_pacers()
         _run(fake, _config(fake, ws, Path(tmp) / "state.db", per_second=100_000), dry_run=True)
 
 
@@ -77,7 +76,6 @@ def part1(sizes: tuple[int, ...]) -> list[tuple]:
         with NotionFake((TOKEN,)) as fake, tempfile.TemporaryDirectory() as tmp:
             ws = okr_workspace(fake, objectives=objectives, key_results=pages - objectives)
             fake.advance(hours=1)
-            reset_pacers()
             config = _config(fake, ws, Path(tmp) / "state.db", per_second=100_000)
             # peak memory of a full read + evaluation (dry run, nothing kept)
             tracemalloc.start()
@@ -115,7 +113,6 @@ def part2(calls_wanted: int = 36, storm: int = 3) -> list[tuple]:
         with NotionFake((TOKEN,)) as fake, tempfile.TemporaryDirectory() as tmp:
             ws = okr_workspace(fake, objectives=2, key_results=calls_wanted - 8)
             fake.advance(hours=1)
-            reset_pacers()
             fake.rate_limit = RateLimit(3, 1.0)
             config = _config(fake, ws, Path(tmp) / "state.db", per_second=3)
             if injected:

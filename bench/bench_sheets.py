@@ -108,11 +108,12 @@ def _split(calls: dict[str, int]) -> tuple[int, int]:
 
 
 def _timed_sync(fake: Fake, cfg: Any, env: dict[str, str]) -> tuple[Any, float, float, dict[str, int]]:
+    from syncd.connectors import REGISTRY
     from syncd.engine import sync
 
     fake("reset")
     wall, cpu = time.perf_counter(), time.process_time()
-    report = sync(cfg, now=NOW, env=env)
+    report = sync(cfg, now=NOW, env=env, registry=REGISTRY)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     calls, _, _ = fake("calls")
     if report.errors:
@@ -121,14 +122,9 @@ def _timed_sync(fake: Fake, cfg: Any, env: dict[str, str]) -> tuple[Any, float, 
 
 
 def part_sizes(fake: Fake, sizes: list[int], env: dict[str, str], tmp: Path) -> None:
-    import syncd.connectors.sheets.source as sheets
-    from syncd.connectors.pacing import reset_pacers
-
     print("Part 1: sync of a KPI sheet (pacing lifted; the fake runs in its own process)\n")
     print(f"{'rows':>7} {'run':<10} {'reads':>5} {'writes':>6} {'cells':>6} {'wall s':>7} {'CPU s':>6} {'peak MiB':>8}")
     for n in sizes:
-        reset_pacers()
-        sheets._credentials.clear()
         fake("seed", n)
         state = tmp / f"state-{n}.db"
         cfg = _config(fake.url, state, 1e6)
@@ -153,13 +149,10 @@ def part_sizes(fake: Fake, sizes: list[int], env: dict[str, str], tmp: Path) -> 
 
 def part_pacing(fake: Fake, calls: int, env: dict[str, str]) -> None:
     import syncd.connectors.sheets.source as sheets
-    from syncd.connectors.pacing import reset_pacers
     from syncd.source import SourceContext
 
     limit = 60
     print(f"Part 2: {calls} calls through the real pacer ({limit}/min) against a fake enforcing {limit}/min")
-    reset_pacers()
-    sheets._credentials.clear()
     fake("seed", 10)
     fake("rate", limit, 60.0)
     cfg = _config(fake.url, Path(tempfile.gettempdir()) / "unused.db", limit)

@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from syncd.connectors.pacing import reset_pacers  # noqa: E402
+from syncd.http import Runtime  # noqa: E402
 from tests.fakes.trello import TrelloFake, TrelloRateLimit  # noqa: E402
 from tests.trello_helpers import okr_board, open_trello, patches_for  # noqa: E402
 
@@ -74,10 +74,12 @@ class Remote:
         self.proc.join(5)
 
 
-def _sync(remote: Remote, board: str, limits: dict[str, float] | None = None, name: str = "bench") -> dict[str, Any]:
-    source = open_trello(remote, board, limits=limits, name=name)
+def _sync(
+    remote: Remote, board: str, limits: dict[str, float] | None = None, name: str = "bench", runtime: Any = None
+) -> dict[str, Any]:
+    source = open_trello(remote, board, limits=limits, name=name, runtime=runtime)
     if limits is not None:
-        from syncd.connectors.retry import RetryPolicy
+        from syncd.http import RetryPolicy
 
         source.policy = RetryPolicy()  # real sleeps at the real limit
     wall, cpu = time.perf_counter(), time.process_time()
@@ -99,7 +101,6 @@ def sizes() -> None:
     remote = Remote()
     try:
         for n in SIZES:
-            reset_pacers()
             board, twin = remote.ask("board", n), remote.ask("board", n)
             first = _sync(remote, board)
             second = _sync(remote, board)
@@ -122,14 +123,14 @@ def sizes() -> None:
 def real_limit(cards_per_board: int = 100) -> None:
     print("Part 2: the real limit, 100 requests / 10 s per token (300 per key), enforced by the fake,"
           " 50 ms latency, two boards on one token synced at once\n")  # fmt: skip
-    reset_pacers()
     remote = Remote(limited=True, latency=0.05)
     try:
         boards = [remote.ask("board", cards_per_board) for _ in range(2)]
         remote.ask("reset")
         results: list[dict[str, Any]] = []
+        runtime = Runtime()  # one per process, as the CLI and the daemon build it: one pacer per token
         start = time.perf_counter()
-        threads = [threading.Thread(target=lambda b=b, i=i: results.append(_sync(remote, b, REAL, f"board{i}")))
+        threads = [threading.Thread(target=lambda b=b, i=i: results.append(_sync(remote, b, REAL, f"board{i}", runtime)))
                    for i, b in enumerate(boards)]  # fmt: skip
         for t in threads:
             t.start()

@@ -36,9 +36,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from syncd.connectors.retry import RetryPolicy, Transient, call, parse_retry_after
-
 from .evaluate import colour_of
+from .http import Kind, RetryPolicy, Runtime, ServiceErrors, Transient
 from .logs import Redactor, secret_values
 from .secrets import SecretError, read_secret
 from .source import Deferred, SourceError
@@ -67,6 +66,21 @@ class _InDoubt(Exception):
 
 class AlertError(Exception):
     """The webhook refused the message for good (4xx other than 429)."""
+
+
+class WebhookErrors(ServiceErrors):
+    """The one classification, worded for a webhook."""
+
+    service = "webhook"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def hint(self, kind: Kind, *, status: int, text: str, what: str) -> str:
+        return (
+            f"webhook {self.name} refused the message ({status}: {text[:200]!r}); "
+            "check the webhook URL and that it is still active"
+        )
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,7 @@ class Alerts:
         env: Mapping[str, str],
         *,
         policy: RetryPolicy | None = None,
+        runtime: Runtime | None = None,
         clock: Callable[[], float] = time.time,
         on_sent: Callable[[str, bool], None] | None = None,
     ):
@@ -122,6 +137,8 @@ class Alerts:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned: set[str] = set()
+        #: The stop token and the retry listeners (``/metrics``) come from the daemon's runtime.
+        self.runtime = runtime or Runtime.from_config(config)
         self.reconfigure(config, policy)
 
     def reconfigure(self, config: Any, policy: RetryPolicy | None = None) -> None:
@@ -359,6 +376,8 @@ class Alerts:
             "user-agent": "syncd",
         }
 
+        errors = WebhookErrors(name)
+
         def once() -> None:
             wire = {"sending": False, "sent": False}
 
@@ -382,19 +401,17 @@ class Alerts:
                 if isinstance(e, httpx.TimeoutException):
                     raise not_delivered(f"webhook {name}: no answer in {self.timeout:.0f}s") from None
                 raise not_delivered(f"webhook {name}: connection failed ({type(e).__name__})") from None
-            if r.status_code == 429 or r.status_code >= 500:
+            if r.status_code < 400:
+                return
+            if errors.kind(r.status_code) == "transient":
                 raise not_delivered(
                     f"webhook {name} answered {r.status_code}",
-                    retry_after=parse_retry_after(r.headers.get("retry-after")),
+                    retry_after=errors.retry_after(r.status_code, r.headers),
                     status=r.status_code,
                 )
-            if r.status_code >= 400:
-                raise AlertError(
-                    f"webhook {name} refused the message ({r.status_code}: {r.text[:200]!r}); "
-                    "check the webhook URL and that it is still active"
-                )
+            raise AlertError(str(errors.refused(r.status_code, r.text, f"alert {name}")))
 
-        call(once, policy=self.policy, service="webhook", what=f"alert {name}")
+        self.runtime.call(once, policy=self.policy, service="webhook", what=f"alert {name}")
 
     # -- messages ----------------------------------------------------------------------
 

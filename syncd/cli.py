@@ -110,10 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(config)
         if args.command == "report":
+            from syncd.connectors import REGISTRY
+
             from .report import write_report
 
             return write_report(
-                config, now=parse_now(args.now, config.syncd.timezone), output=args.output, only=args.source
+                config,
+                now=parse_now(args.now, config.syncd.timezone),
+                output=args.output,
+                only=args.source,
+                registry=REGISTRY,
             )
         if args.command == "run":
             from .daemon import run
@@ -189,6 +195,8 @@ def _redact_logs(config: Config) -> None:
 def _sync(config: Config, args: argparse.Namespace) -> int:
     from contextlib import ExitStack, closing
 
+    from syncd.connectors import REGISTRY
+
     from .engine import sync
     from .lock import LockError, hold
     from .preflight import open_state, require_state, wrap_os_error
@@ -204,7 +212,7 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
         except OSError as e:  # the lock file beside the state file: a configuration problem too
             raise wrap_os_error(config, e) from None
         state = stack.enter_context(closing(open_state(config, readonly=args.dry_run)))
-        report = sync(config, now=now, dry_run=args.dry_run, only=args.source, state=state)
+        report = sync(config, now=now, registry=REGISTRY, dry_run=args.dry_run, only=args.source, state=state)
     import io
     import os
 
@@ -224,7 +232,7 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
 def _check(config: Config) -> int:
     import os
 
-    from syncd.connectors import open_source
+    from syncd.connectors import REGISTRY
 
     from .preflight import listen_problem, lock_holder, open_state, require_state
     from .source import SourceContext, SourceError
@@ -252,7 +260,7 @@ def _check(config: Config) -> int:
             print(f"  - {listen}")
     for role, cfg in config.sources():
         try:
-            source = open_source(role, cfg, ctx)  # type: ignore[arg-type]
+            source = REGISTRY.open(role, cfg, ctx)  # type: ignore[arg-type]
             found = source.check()
             source.close()
         except SourceError as e:

@@ -19,15 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncd.connectors.pacing import reset_pacers
-from syncd.connectors.retry import retry_listeners
-from syncd.connectors.retry import stopping as stop_calls
-
 from .alerts import Alerts
 from .config import Config, ConfigError, load_config
+from .http import Runtime, StopToken
 from .lock import LockError, hold
 from .logs import Redactor, redact_data, secret_values, setup_logging
 from .observe import HealthServer, Metrics
+from .registry import Registry
 from .report import LivePage
 from .scheduler import PassResult, Scheduler, Slot
 from .state import open_store
@@ -39,7 +37,7 @@ log = logging.getLogger("syncd.daemon")
 #: How long SIGTERM waits for passes in flight before exiting anyway. Every
 #: write is atomic (a file rename, one HTTP call, a SQLite transaction), so a
 #: pass cut short is simply run again at the next start. A pass over HTTP ends
-#: sooner: from SIGTERM on, :data:`syncd.connectors.retry.stopping` lets no new call
+#: sooner: from SIGTERM on, the runtime's stop token lets no new call
 #: start, so it ends at its next call boundary, as partial.
 STOP_GRACE = 5.0
 #: A scheduler that has not ticked for this long is reported dead by /healthz.
@@ -76,12 +74,18 @@ def run(config: Config, *, log_format: str | None = None) -> int:
 
 
 class Daemon:
-    def __init__(self, config: Config, redactor: Redactor, env: Any = None):
+    def __init__(self, config: Config, redactor: Redactor, env: Any = None, registry: Registry | None = None):
+        from syncd.connectors import REGISTRY  # the composition root wires the connectors in
+
         self.config = config
         self.redactor = redactor
         self.env = os.environ if env is None else env
+        self.registry = registry or REGISTRY
         self.metrics = Metrics()
         self.page = LivePage(config)
+        #: One stop token for the service's life; the runtime is replaced on reload.
+        self.stop_calls = StopToken()
+        self.runtime = Runtime.from_config(config, stop=self.stop_calls, listeners=[self.metrics.on_retry])
         self.scheduler = Scheduler(self._pass)
         self.heartbeat = time.monotonic()
         self.last_success: dict[str, str] = {}
@@ -96,7 +100,7 @@ class Daemon:
         from .preflight import open_state
 
         self.store = open_state(config)  # a ConfigError naming [syncd].state when it cannot be opened
-        self.alerts = Alerts(config, self.store, self.env, on_sent=self._on_alert)
+        self.alerts = Alerts(config, self.store, self.env, runtime=self.runtime, on_sent=self._on_alert)
         self.page.seed(self.store.last_runs())
         server: HealthServer | None = None
         if config.syncd.listen:
@@ -117,8 +121,7 @@ class Daemon:
                 self.store.close()
                 return 1
             log.info("serving /healthz and /metrics on %s", server.url, extra={"event": "listening", "url": server.url})
-        retry_listeners.append(self.metrics.on_retry)
-        stop_calls.clear()
+        self.stop_calls.clear()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -174,11 +177,9 @@ class Daemon:
         self.alerts.stop(timeout=2.0)
         if server is not None:
             server.close()
-        if self.metrics.on_retry in retry_listeners:
-            retry_listeners.remove(self.metrics.on_retry)
         if not busy:
             self.store.close()
-            stop_calls.clear()  # kept set while an abandoned pass still runs
+            self.stop_calls.clear()  # kept set while an abandoned pass still runs
         log.info("syncd stopped", extra={"event": "stopped"})
 
     def _on_stop(self, signum: int, frame: Any) -> None:
@@ -188,7 +189,7 @@ class Daemon:
         # The alert sender first: a message between two attempts goes back to
         # its queue (sent at the next start) rather than meet the stop hook.
         self.alerts.stop(timeout=0)
-        stop_calls.set()  # a pass over HTTP ends at its next call, as partial
+        self.stop_calls.set()  # a pass over HTTP ends at its next call, as partial
 
     def _on_hup(self, signum: int, frame: Any) -> None:
         self._reload = True
@@ -212,10 +213,10 @@ class Daemon:
             return False
         if new.syncd.listen != old.syncd.listen:
             log.warning("[syncd].listen changed: it takes effect at the next restart")
-        if new.limits != old.limits:
-            reset_pacers()  # else the first limit seen per credential stays in force
+        self.runtime = self.runtime.reloaded(new)  # new limits and policy; the pacers stay if the limits did
         self.redactor.add(secret_values(new, self.env))
         self.config = new
+        self.alerts.runtime = self.runtime
         self.alerts.reconfigure(new)
         self.page.configure(new)
         self.metrics.known(new.sources())
@@ -240,7 +241,14 @@ class Daemon:
         now = datetime.now(UTC)
         log.debug("pass of %s started", name, extra={"event": "pass_started", "source": name})
         try:
-            report = sync(config, now=now, sources=[(slot.role, slot.cfg)], state=self.store)
+            report = sync(
+                config,
+                now=now,
+                registry=self.registry,
+                runtime=self.runtime,
+                sources=[(slot.role, slot.cfg)],
+                state=self.store,
+            )
         except Exception as e:  # noqa: BLE001 - a bug in one source's pass fails that source only
             reason = self.redactor(f"internal error: {type(e).__name__}: {e}")
             log.error(

@@ -8,7 +8,6 @@ One failing source fails its own items only: the others still sync.
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import os
 import time
@@ -19,24 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncd.connectors.pacing import stopping
-from syncd.connectors.retry import STOPPING
-
 from .config import Config, ConfigError
 from .diff import desired_patches
 from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
+from .http import STOPPING, Runtime
 from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, Objective, Patch, ReadResult, Warning
+from .registry import Registry
 from .source import Deferred, Source, SourceContext, SourceError
 from .state import StateStore, open_store
 
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
 log = logging.getLogger("syncd.engine")
-
-#: One id per pass (SourceContext.pass_id): sources key per-pass buffers by it.
-_pass_ids = itertools.count(1)
 
 
 @contextmanager
@@ -178,6 +173,8 @@ def sync(
     config: Config,
     *,
     now: datetime,
+    registry: Registry,
+    runtime: Runtime | None = None,
     dry_run: bool = False,
     only: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -186,6 +183,8 @@ def sync(
 ) -> SyncReport:
     """Run one pass over the configured (or given) sources.
 
+    ``registry`` opens each source by its type; ``runtime`` (pacers, retry
+    policy, stop token) is the composition root's, else one for this pass.
     ``sources`` overrides the selection (the daemon syncs one source at a time);
     ``state`` lets the daemon keep one store open. A dry run opens the store
     read-only and writes nothing anywhere.
@@ -202,14 +201,16 @@ def sync(
     own_state = state is None
     if state is None:
         state = open_store(config, readonly=dry_run)
+    runtime = runtime or Runtime.from_config(config)
     ctx = SourceContext(
         config=config,
         cache=state,
         env=os.environ if env is None else env,
         dry_run=dry_run,
         now=now,
-        pass_id=next(_pass_ids),
+        runtime=runtime,
     )
+    openers = registry.for_pass(ctx)
     outcomes: dict[str, SourceOutcome] = {}
     errors: list[ItemError] = []
     open_sources: dict[str, Source] = {}
@@ -224,9 +225,7 @@ def sync(
             if cfg.name in feeder_names:
                 outcome.outcome = "read_only"
             try:
-                from syncd.connectors import open_source
-
-                source = open_source(role, cfg, ctx)  # type: ignore[arg-type]
+                source = openers.open(role, cfg)  # type: ignore[arg-type]
                 open_sources[cfg.name] = source
                 outcome.service = source.service
                 result = source.read()
@@ -290,7 +289,7 @@ def sync(
                 if dry_run:
                     written.extend(source_patches)
                 continue
-            if stopping.is_set():  # SIGTERM: a write in flight finishes, no new one starts
+            if runtime.stop.is_set():  # SIGTERM: a write in flight finishes, no new one starts
                 _fail(outcome, errors, STOPPING, "partial")
                 continue
             written.extend(_write(open_sources[name], source_patches, outcome, errors))

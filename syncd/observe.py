@@ -112,7 +112,7 @@ class Metrics:
                 self.rate_limited.labels(service)
 
     def on_retry(self, service: str, exc: BaseException) -> None:
-        """A ``connectors.retry.retry_listeners`` hook."""
+        """A retry listener of the daemon's :class:`syncd.http.Runtime`."""
         service = service or "unknown"
         self.retries.labels(service).inc()
         if getattr(exc, "status", None) == 429:

@@ -36,6 +36,7 @@ from .svg import sparkline
 if TYPE_CHECKING:
     from .config import Config
     from .engine import SyncReport
+    from .registry import Registry
     from .state import StateStore
 
 __all__ = ["CSP", "Page", "LivePage", "views_of", "render", "write_report", "HISTORY_DAYS"]
@@ -538,14 +539,14 @@ def _parse(text: Any) -> datetime | None:
         return None
 
 
-def write_report(config: Config, *, now: datetime, output: str, only: Sequence[str] | None) -> int:
+def write_report(config: Config, *, now: datetime, output: str, only: Sequence[str] | None, registry: Registry) -> int:
     """``syncd report``: a dry-run pass drawn as one HTML file; the exit status of ``syncd sync``."""
     from .engine import sync
     from .state import open_store
 
     state = open_store(config, readonly=True)
     try:
-        report = sync(config, now=now, dry_run=True, only=only, state=state)
+        report = sync(config, now=now, registry=registry, dry_run=True, only=only, state=state)
         history = _history(state, report.evaluation.kpis, now)
         runs = _last_passes(state)
     finally:

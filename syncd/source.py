@@ -1,8 +1,9 @@
 """The one small interface every source sits behind.
 
 The engine reads items and writes patches through this and never learns which
-service it talks to (the vdirsyncer way). ``connectors.open_source`` builds the
-right implementation from a source's config table.
+service it talks to (the vdirsyncer way). A :class:`syncd.registry.Registry`,
+given by the composition root, builds the right implementation from a source's
+config table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .model import ItemError, Patch, ReadResult
 
 if TYPE_CHECKING:
     from .config import Config
+    from .http import Runtime
 
 Role = Literal["kpis", "okrs"]
 
@@ -102,8 +104,12 @@ class SourceContext:
     #: The pass's clock (``--now``); sources use it only for what they write
     #: (a dated comment), never to decide what to read.
     now: datetime | None = None
-    #: The engine pass this context belongs to (one id per pass, never reused
-    #: in a process). Sources that batch writes across sources key their
-    #: per-pass buffer by it; None (no engine pass, so no ``flush`` to come)
-    #: means send in ``write``.
-    pass_id: int | None = None
+    #: Pacers, retry policy, stop token and retry listeners (:mod:`syncd.http`),
+    #: built once by the composition root; one of its own when not given.
+    runtime: Runtime = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.runtime is None:
+            from .http import Runtime
+
+            self.runtime = Runtime.from_config(self.config)

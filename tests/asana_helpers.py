@@ -14,9 +14,9 @@ import pytest
 
 from syncd.config import Config
 from syncd.connectors import open_source
-from syncd.connectors.retry import RetryPolicy
 from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate
+from syncd.http import RetryPolicy
 from syncd.model import Patch, ReadResult
 from syncd.source import SourceContext
 from tests.fakes.asana import PREFIX, AsanaFake

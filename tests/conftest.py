@@ -66,15 +66,10 @@ def write_config(path: Path, body: str) -> Path:
 @pytest.fixture
 def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A Sheets fake with a service-account file in GOOGLE_APPLICATION_CREDENTIALS,
-    fresh pacers and caches, and retries that do not sleep (test-sized)."""
-    import syncd.connectors.sheets.source as sheets
-    from syncd.connectors.pacing import reset_pacers
-    from syncd.connectors.retry import RetryPolicy
+    and retries that do not sleep (test-sized)."""
+    from syncd.http import RetryPolicy
     from tests.fakes.sheets import FakeSheets
 
-    reset_pacers()
-    sheets._credentials.clear()
-    sheets._prefetched.clear()
     monkeypatch.setattr(
         RetryPolicy,
         "from_config",
@@ -89,7 +84,6 @@ def sheets_fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         sa.write_text(json.dumps(fake.service_account()))
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
         yield fake
-    reset_pacers()
 
 
 @pytest.fixture(autouse=True, scope="session")

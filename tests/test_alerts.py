@@ -11,7 +11,7 @@ import pytest
 
 from syncd.alerts import Alerts, digest_slot
 from syncd.config import load_config
-from syncd.connectors.retry import RetryPolicy
+from syncd.http import RetryPolicy
 from syncd.model import Evaluation, KeyResultResult, KpiResult, ObjectiveResult
 from syncd.state import SQLiteStore
 from tests.conftest import write_config

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from syncd.source import SourceError
 from tests.asana_helpers import (  # noqa: F401 - fixtures
     NOW,
@@ -22,9 +21,7 @@ from tests.asana_helpers import (  # noqa: F401 - fixtures
 
 @pytest.fixture(autouse=True)
 def _pacers():
-    reset_pacers()
     yield
-    reset_pacers()
 
 
 def _krs(result):

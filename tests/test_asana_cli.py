@@ -7,7 +7,6 @@ import json
 import pytest
 
 from syncd.cli import main
-from syncd.connectors.pacing import reset_pacers
 from tests.asana_helpers import okr_goals
 from tests.fakes.asana import PREFIX, AsanaFake
 
@@ -22,11 +21,9 @@ def server():
 
 @pytest.fixture
 def fake(server, monkeypatch):
-    reset_pacers()
     server.reset()
     monkeypatch.setenv("ASANA_TOKEN", server.token)
     yield server
-    reset_pacers()
 
 
 def _config(tmp_path, fake, workspace, extra=""):

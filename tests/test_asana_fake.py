@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from tests.asana_helpers import asana, asana_server, open_asana, sync_once  # noqa: F401 - fixtures
 from tests.fakes.asana import PREFIX
 
@@ -29,9 +28,7 @@ def ref(name: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def _pacers():
-    reset_pacers()
     yield
-    reset_pacers()
 
 
 def _kind(a: Any) -> str:

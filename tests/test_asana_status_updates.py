@@ -5,15 +5,12 @@ from __future__ import annotations
 import pytest
 
 from syncd.connectors.asana import _status_updates as su
-from syncd.connectors.pacing import reset_pacers
 from tests.asana_helpers import DictCache, asana, asana_server, open_asana, patches_for, sync_once  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
 def _pacers():
-    reset_pacers()
     yield
-    reset_pacers()
 
 
 class Killed(BaseException):

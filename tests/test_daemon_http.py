@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from syncd.cli import main
-from syncd.connectors.pacing import reset_pacers
 from tests.fakes.trello import TrelloFake
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture
 from tests.trello_helpers import okr_board
@@ -196,7 +195,6 @@ def test_sigterm_during_an_http_pass_ends_it_at_the_next_call_and_a_restart_conv
     # The same board synced in one uninterrupted run ends in the same state, and nothing is left to write.
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    reset_pacers()
     clean = _config(tmp_path, fake, clean_board)
     assert main(["sync", "--config", str(clean), "--format", "json"]) == 0, capsys.readouterr()
     capsys.readouterr()

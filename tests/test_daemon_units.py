@@ -201,7 +201,7 @@ def test_parse_listen():
 
 
 def test_retries_and_429s_are_counted_per_service():
-    from syncd.connectors.retry import Transient
+    from syncd.http import Transient
 
     metrics = Metrics()
     metrics.on_retry("notion", Transient("slow down", status=429, retry_after=1))

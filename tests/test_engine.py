@@ -7,14 +7,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncd import connectors
+from syncd import engine
 from syncd.config import load_config
-from syncd.engine import sync
 from syncd.model import KPI, ItemError, ReadResult
+from syncd.registry import Registry
 from syncd.source import Deferred, SourceError
 from tests.conftest import write_config
 
 NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
+#: The engine is given its source types: here the scripted stubs stand in for "csv".
+STUBS = Registry({"csv": "stub_connector"})
+
+
+def sync(config, **kw):
+    return engine.sync(config, registry=STUBS, **kw)
 
 
 class StubSource:
@@ -68,8 +74,8 @@ def stub(monkeypatch, tmp_path):
 
     module = types.ModuleType("stub_connector")
     module.open = StubSource  # type: ignore[attr-defined]
+    module.opener = lambda ctx: lambda role, config: module.open(role, config, ctx)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "stub_connector", module)
-    monkeypatch.setitem(connectors._MODULES, "csv", "stub_connector")
     StubSource.behaviour = {}
     cfg = write_config(
         tmp_path / "s.toml",

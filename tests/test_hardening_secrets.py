@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from tests.conftest import NOW
 from tests.fakes.notion import NotionFake, okr_workspace
 
@@ -21,9 +20,7 @@ ODD = "k9-odd-token-with-no-known-shape"  # a token of no known shape: redacted 
 
 @pytest.fixture(autouse=True)
 def _pacers():
-    reset_pacers()
     yield
-    reset_pacers()
 
 
 @pytest.mark.parametrize("token", [TOKEN, ODD])
@@ -65,7 +62,7 @@ def test_alert_messages_and_their_stored_errors_are_redacted(tmp_path, monkeypat
 
     from syncd.alerts import Alerts
     from syncd.config import load_config
-    from syncd.connectors.retry import RetryPolicy
+    from syncd.http import RetryPolicy
     from syncd.model import Evaluation, KpiResult
     from syncd.state import SQLiteStore as StateStore
     from tests.fakes.webhook import WebhookReceiver

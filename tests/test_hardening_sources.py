@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from syncd.source import SourceError
 from tests.conftest import NOW
 from tests.fakes.sheets import FakeSheets
@@ -68,9 +67,7 @@ def test_quotes_that_close_still_read(tmp_path, syncd):
 
 @pytest.fixture(autouse=True)
 def _pacers():
-    reset_pacers()
     yield
-    reset_pacers()
 
 
 @pytest.mark.parametrize("paging", ["sorted", "ascending"])

@@ -12,8 +12,7 @@ import pytest
 
 from syncd.config import Config
 from syncd.connectors import open_source
-from syncd.connectors.pacing import reset_pacers
-from syncd.connectors.retry import RetryPolicy
+from syncd.http import RetryPolicy, Runtime
 from syncd.source import SourceContext, SourceError
 from tests.fakes.notion import NotionFake, okr_workspace
 
@@ -40,9 +39,8 @@ class MemoryCache:
 
 @pytest.fixture(autouse=True)
 def _fresh_pacers():
-    reset_pacers()
+    """Each source opened here has a runtime of its own (tests share one by passing ``runtime``)."""
     yield
-    reset_pacers()
 
 
 @pytest.fixture
@@ -57,9 +55,17 @@ def make_config(fake: NotionFake, *, per_second: float = 2000, **source: Any) ->
 
 
 def open_okrs(
-    config: Config, cache: MemoryCache, env: dict[str, str] | None = None, *, index: int = 0, dry_run: bool = False
+    config: Config,
+    cache: MemoryCache,
+    env: dict[str, str] | None = None,
+    *,
+    index: int = 0,
+    dry_run: bool = False,
+    runtime: Runtime | None = None,
 ):
-    ctx = SourceContext(config=config, cache=cache, env=env or {"NOTION_TOKEN": TOKEN}, dry_run=dry_run)
+    ctx = SourceContext(
+        config=config, cache=cache, env=env or {"NOTION_TOKEN": TOKEN}, dry_run=dry_run, runtime=runtime
+    )  # type: ignore[arg-type]
     source = open_source("okrs", config.okrs[index], ctx)
     source.policy = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
     return source

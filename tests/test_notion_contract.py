@@ -324,11 +324,9 @@ def test_comment_shapes(fake):
 
 def test_what_syncd_sends_has_the_recorded_request_shapes(fake):
     """The query and update bodies syncd sends look like the ones Notion was recorded accepting."""
-    from syncd.connectors.pacing import reset_pacers
     from tests.fakes.notion import okr_workspace
     from tests.test_notion import MemoryCache, make_config, open_okrs
 
-    reset_pacers()
     recorded_query = find(UN / "test_database" / "test_more_than_max_page_size_pages.yaml", "POST", "/query")["request"]
     ws = okr_workspace(fake, objectives=1, key_results=3)
     fake.tokens.add("secret_x")

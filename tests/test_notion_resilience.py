@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.connectors.pacing import pacer_for
+from syncd.http import Runtime
 from syncd.source import SourceError
 from tests.fakes.notion import RateLimit, okr_workspace
 from tests.test_notion import TOKEN, MemoryCache, _fresh_pacers, fake, make_config, open_okrs  # noqa: F401 - fixtures
@@ -80,9 +80,9 @@ def test_a_429_storm_never_pushes_past_the_rate_limit(fake, ws):
     config = make_config(fake, objectives=ws["objectives_db"], key_results=ws["key_results_db"], per_second=30)
     second = {**config.okrs[0].model_dump(), "name": "okrs2"}
     config.okrs.append(type(config.okrs[0])(**second))
-    cache = MemoryCache()
-    first_source = open_okrs(config, cache)
-    other = open_okrs(config, cache, index=1)
+    cache, runtime = MemoryCache(), Runtime.from_config(config)
+    first_source = open_okrs(config, cache, runtime=runtime)
+    other = open_okrs(config, cache, index=1, runtime=runtime)
     assert first_source.transport.pacer is other.transport.pacer  # one token, one pace
     for _ in range(3):
         first_source.read()
@@ -93,6 +93,7 @@ def test_a_429_storm_never_pushes_past_the_rate_limit(fake, ws):
 
 
 def test_two_tokens_two_pacers():
-    a = pacer_for("notion", "secret_a", 3, 1.0)
-    assert a is pacer_for("notion", "secret_a", 3, 1.0)
-    assert a is not pacer_for("notion", "secret_b", 3, 1.0)
+    runtime = Runtime()
+    a = runtime.pacer("notion", "secret_a", 3, 1.0)
+    assert a is runtime.pacer("notion", "secret_a", 3, 1.0)
+    assert a is not runtime.pacer("notion", "secret_b", 3, 1.0)

@@ -277,12 +277,10 @@ def test_a_sparkline_needs_two_points_and_draws_its_thresholds():
 
 
 def test_syncd_run_serves_the_page_at_root_from_its_last_passes_without_reading_a_source(tmp_path, daemons):
-    from syncd.connectors.pacing import reset_pacers
     from tests.fakes.trello import TrelloFake
     from tests.test_daemon_http import ENV, KEY, TOKEN, _board
     from tests.test_daemon_http import _config as trello_config
 
-    reset_pacers()
     with TrelloFake(key=KEY, token=TOKEN) as fake:
         board, follows = _board(fake, 2, 4)
         d = daemons(trello_config(tmp_path, fake, board, interval="1h"), ENV)

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 import syncd.connectors.sheets.source as sheets
+from syncd import engine
 from syncd.config import Config
-from syncd.connectors.pacing import SAFETY, Pacer, reset_pacers
-from syncd.connectors.retry import RetryPolicy
-from syncd.engine import sync
+from syncd.connectors import REGISTRY
+from syncd.http import UTILISATION, Pacer, RetryPolicy, Runtime
 from syncd.source import Deferred, SourceContext, SourceError
 from tests.fakes.sheets import FakeSheets
 
@@ -42,14 +42,6 @@ class _Cache:
 
     def put(self, source: str, key: str, value: object) -> None:
         pass
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Any:
-    reset_pacers()
-    sheets._credentials.clear()
-    sheets._prefetched.clear()
-    yield
 
 
 @pytest.fixture
@@ -107,13 +99,18 @@ def source(
     role: str = "kpis",
     policy: RetryPolicy | None = None,
     pacer: Pacer | None = None,
+    runtime: Runtime | None = None,
     **table: Any,
 ) -> sheets.SheetsTable:
     table = {"name": "kpi-sheet", "spreadsheet": KEY, **table}
     cfg = config(fake, tmp_path, **{role: [table]})
-    ctx = SourceContext(config=cfg, cache=_Cache(), env=env)
+    ctx = SourceContext(config=cfg, cache=_Cache(), env=env, runtime=runtime)  # type: ignore[arg-type]
     policy = policy or RetryPolicy(attempts=4, initial=0.001, max_backoff=0.01, sleep=lambda s: None)
     return sheets.SheetsTable(role, (cfg.kpis or cfg.okrs)[0], ctx, policy=policy, pacer=pacer)  # type: ignore[arg-type]
+
+
+def sync(config: Config, **kw: Any) -> Any:
+    return engine.sync(config, registry=REGISTRY, **kw)
 
 
 def by_name(report: Any) -> dict[str, Any]:
@@ -482,16 +479,17 @@ def test_every_attempt_is_paced(fake: FakeSheets, tmp_path: Path, env: dict[str,
     fake.storm(1)
     source(fake, tmp_path, env, pacer=pacer).read()
     assert len(slept) == 2  # three attempts: the first is free, the next two wait their slot
-    assert all(s == pytest.approx(60 / (60 * SAFETY)) for s in slept)
+    assert all(s == pytest.approx(60 / (60 * UTILISATION)) for s in slept)
 
 
 def test_the_default_pacer_is_shared_per_service_account(fake: FakeSheets, tmp_path: Path, env: dict[str, str]) -> None:
     fake.add_spreadsheet(KEY, {"KPIs": kpi_rows(1)})
-    a = source(fake, tmp_path, env)
-    b = source(fake, tmp_path, env, name="other")
+    runtime = Runtime()
+    a = source(fake, tmp_path, env, runtime=runtime)
+    b = source(fake, tmp_path, env, name="other", runtime=runtime)
     assert a._client() is not b._client()
     assert a._client().pacer is b._client().pacer
-    assert a._client().pacer.interval == pytest.approx(60 / (1_000_000 * SAFETY))
+    assert a._client().pacer.spacing == pytest.approx(60 / (1_000_000 * UTILISATION))
 
 
 def test_dry_run_writes_nothing(fake: FakeSheets, tmp_path: Path, env: dict[str, str], sleeps: list[float]) -> None:

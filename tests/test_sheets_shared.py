@@ -17,7 +17,7 @@ import pytest
 
 import syncd.connectors.sheets.source as sheets
 from syncd.cli import main
-from syncd.connectors.retry import RetryPolicy
+from syncd.http import RetryPolicy
 from tests.fakes.sheets import FakeSheets
 
 KEY = "1SharedSheetKeyAbCdEfGhIj"
@@ -219,7 +219,7 @@ def test_outside_an_engine_pass_write_sends_at_once(fake: FakeSheets, tmp_path: 
     ctx = SourceContext(
         config=config, cache=NoCache(), env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "sa.json")}
     )
-    table = sheets.open("kpis", config.kpis[0], ctx)  # no pass_id: nobody will flush
+    table = sheets.open("kpis", config.kpis[0], ctx)  # outside a pass: nobody will flush
     kpi = table.read().kpis[0]
 
     assert table.write([Patch(table.name, kpi.id, "status", None, "Green", kpi.ref, colour="green")]) == []

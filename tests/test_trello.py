@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
+from syncd.http import Runtime
 from syncd.model import Patch
 from syncd.source import SourceError
 from tests.fakes.trello import TrelloRateLimit
 from tests.trello_helpers import fake, okr_board, open_trello, patches_for, server, sync_once  # noqa: F401 - fixtures
-
-
-@pytest.fixture(autouse=True)
-def _pacers():
-    reset_pacers()
-    yield
-    reset_pacers()
 
 
 def _krs(result):
@@ -376,7 +369,8 @@ def test_token_revoked_between_read_and_write_fails_the_writes(fake):
 
 def test_two_boards_on_one_token_share_the_pacers(fake):
     a, b = okr_board(fake, 1, 1), okr_board(fake, 1, 1, name="Other")
-    sa, sb = open_trello(fake, a), open_trello(fake, b, name="other")
+    runtime = Runtime()  # what the CLI or the daemon builds once and hands to every source
+    sa, sb = open_trello(fake, a, runtime=runtime), open_trello(fake, b, name="other", runtime=runtime)
     sa.read(), sb.read()
     pa, pb = sa._http.pacer.pacers, sb._http.pacer.pacers
     assert pa[0] is pb[0] and pa[1] is pb[1] and pa[0] is not pa[1]

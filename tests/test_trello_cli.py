@@ -7,7 +7,6 @@ import json
 import pytest
 
 from syncd.cli import main
-from syncd.connectors.pacing import reset_pacers
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board
 
@@ -22,13 +21,11 @@ def server():
 
 @pytest.fixture
 def fake(server, monkeypatch):
-    reset_pacers()
     server.reset()
     server.period = 0.02
     monkeypatch.setenv("TRELLO_API_KEY", server.key)
     monkeypatch.setenv("TRELLO_TOKEN", server.token)
     yield server
-    reset_pacers()
 
 
 def _config(tmp_path, fake, board, extra=""):

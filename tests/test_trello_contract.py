@@ -18,7 +18,6 @@ import httpx
 import pytest
 import yaml
 
-from syncd.connectors.pacing import reset_pacers
 from tests.conftest import RECORDINGS
 from tests.fakes.trello import TrelloFake
 from tests.trello_helpers import okr_board, open_trello, sync_once
@@ -164,7 +163,6 @@ def _union(*objects: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def fake():
-    reset_pacers()
     with TrelloFake() as f:
         yield f
 

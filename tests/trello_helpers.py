@@ -14,9 +14,9 @@ import pytest
 
 from syncd.config import Config
 from syncd.connectors import open_source
-from syncd.connectors.retry import RetryPolicy
 from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate
+from syncd.http import RetryPolicy, Runtime
 from syncd.model import Patch, ReadResult
 from syncd.source import SourceContext
 from tests.fakes.trello import TrelloFake
@@ -79,13 +79,13 @@ def okr_board(fake: TrelloFake, objectives: int = 10, key_results: int = 300, *,
 
 
 def open_trello(fake: TrelloFake, board: str, *, env: dict[str, str] | None = None, dry_run: bool = False,
-                limits: dict[str, float] | None = None, **cfg: Any) -> Any:  # fmt: skip
+                limits: dict[str, float] | None = None, runtime: Runtime | None = None, **cfg: Any) -> Any:  # fmt: skip
     config = Config(
         okrs=[{"type": "trello", "name": cfg.pop("name", "board"), "board": board, "base_url": fake.url, **cfg}],
         limits=limits or FAST,
     )
     env = {"TRELLO_API_KEY": fake.key, "TRELLO_TOKEN": fake.token} if env is None else env
-    ctx = SourceContext(config=config, cache=DictCache(), env=env, dry_run=dry_run, now=NOW)
+    ctx = SourceContext(config=config, cache=DictCache(), env=env, dry_run=dry_run, now=NOW, runtime=runtime)  # type: ignore[arg-type]
     source = open_source("okrs", config.okrs[0], ctx)
     source.policy = RetryPolicy(sleep=lambda s: None, initial=0.01, max_backoff=0.05)
     return source

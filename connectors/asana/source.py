@@ -21,11 +21,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from syncd.http import RetryPolicy
 from syncd.mappings.asana import (
     GOAL_FIELDS,
     PARENT_FIELDS,
@@ -42,12 +43,10 @@ from syncd.model import ItemError, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ..pacing import pacer_for
-from ..retry import RetryPolicy
 from ._status_updates import StatusUpdates
 from .transport import AsanaError, Transport
 
-__all__ = ["AsanaSource", "open", "BASE_URL"]
+__all__ = ["AsanaSource", "open", "opener", "BASE_URL"]
 
 BASE_URL = "https://app.asana.com/api/1.0"
 _CACHE = "structure"
@@ -55,6 +54,11 @@ _CACHE = "structure"
 
 def open(role: Role, config: Any, ctx: SourceContext) -> AsanaSource:  # noqa: A001 - the registry's name
     return AsanaSource(role, config, ctx)
+
+
+def opener(ctx: SourceContext) -> Callable[[Role, Any], AsanaSource]:
+    """The pass's opener: these sources share nothing between siblings."""
+    return lambda role, config: open(role, config, ctx)
 
 
 class _Fatal(SourceError):
@@ -70,8 +74,8 @@ class AsanaSource:
         self.config = config
         self.ctx = ctx
         self.calls: Counter[str] = Counter()
-        #: Replaceable by tests (fast sleeps) and by the daemon.
-        self.policy: RetryPolicy = getattr(ctx, "retry_policy", None) or RetryPolicy.from_config(ctx.config)
+        #: The runtime's policy; replaceable by tests (fast sleeps).
+        self.policy: RetryPolicy = ctx.runtime.policy
         #: Wall clock for the full-refresh schedule (tests replace it).
         self.clock = time.time
         #: Calls in flight at once (the pacer, not this, sets the rate; Asana also caps concurrent requests).
@@ -99,10 +103,11 @@ class AsanaSource:
     def _transport(self) -> Transport:
         if self._http is None:
             token = self._token()
-            pacer = pacer_for("asana", token, self.ctx.config.limits.asana_per_minute, 60)
+            runtime = self.ctx.runtime
+            pacer = runtime.pacer("asana", token, self.ctx.config.limits.asana_per_minute, 60)
             self._http = Transport((self.config.base_url or BASE_URL), token, pacer=pacer, policy=self.policy,
                                    calls=self.calls, timeout=self.ctx.config.syncd.timeout.total_seconds(),
-                                   workers=self.workers)  # fmt: skip
+                                   workers=self.workers, runtime=runtime)  # fmt: skip
         return self._http
 
     def _refused(self, e: AsanaError, what: str, goal: str | None = None) -> SourceError:

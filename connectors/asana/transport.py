@@ -16,10 +16,8 @@ from typing import Any
 
 import httpx
 
+from syncd.http import Pacer, RetryPolicy, Runtime, Transient, parse_retry_after
 from syncd.source import SourceError
-
-from ..pacing import Pacer
-from ..retry import RetryPolicy, Transient, call, parse_retry_after
 
 __all__ = ["AsanaError", "Ambiguous", "Transport", "error_text", "PAGE"]
 
@@ -57,8 +55,8 @@ class Transport:
     """Calls at ``base_url`` with ``Authorization: Bearer <token>``, paced and retried."""
 
     def __init__(self, base_url: str, token: str, *, pacer: Pacer, policy: RetryPolicy, calls: Counter[str],
-                 timeout: float, workers: int = 4):  # fmt: skip
-        self.pacer, self.policy, self.calls = pacer, policy, calls
+                 timeout: float, runtime: Runtime, workers: int = 4):  # fmt: skip
+        self.pacer, self.policy, self.calls, self.runtime = pacer, policy, calls, runtime
         self._lock = threading.Lock()
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -105,7 +103,7 @@ class Transport:
                                 status=r.status_code)  # fmt: skip
             return r
 
-        r = call(attempt, policy=self.policy, pacer=self.pacer, service="asana", what=what)
+        r = self.runtime.call(attempt, policy=self.policy, pacer=self.pacer, service="asana", what=what)
         if r.status_code >= 400:
             raise AsanaError(r.status_code, error_text(r))
         try:

@@ -1,5 +1,5 @@
 """local connector."""
 
-from .source import open
+from .source import open, opener
 
-__all__ = ["open"]
+__all__ = ["open", "opener"]

@@ -16,24 +16,23 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from syncd.http import RetryPolicy
 from syncd.mappings import notion as mapping
 from syncd.model import ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ..pacing import pacer_for
-from ..retry import RetryPolicy
 from . import _schema as schema
 from ._write import Writer
 from .transport import NotionError, Transport
 
-__all__ = ["NotionSource", "open", "OVERLAP"]
+__all__ = ["opener", "NotionSource", "open", "OVERLAP"]
 
 #: Notion rounds ``last_edited_time`` down to the minute: ask again for that much before.
 OVERLAP = timedelta(minutes=2)
@@ -42,6 +41,11 @@ _RECORD_FORMAT = 1
 
 def open(role: Role, config: Any, ctx: SourceContext) -> NotionSource:  # noqa: A001 - the registry's name
     return NotionSource(role, config, ctx)
+
+
+def opener(ctx: SourceContext) -> Callable[[Role, Any], NotionSource]:
+    """The pass's opener: these sources share nothing between siblings."""
+    return lambda role, config: open(role, config, ctx)
 
 
 @dataclass
@@ -71,7 +75,7 @@ class NotionSource(Writer):
         self.cfg = config
         self.ctx = ctx
         self.calls: Counter[str] = Counter()
-        self.policy = policy or RetryPolicy.from_config(ctx.config)
+        self.policy = policy or ctx.runtime.policy
         #: Wall clock for the full-refresh schedule (never ``ctx.now``: that is the evaluation's clock).
         self.clock = time.time
         self._transport: Transport | None = None
@@ -140,8 +144,9 @@ class NotionSource(Writer):
                 base_url=self.cfg.base_url,
                 version=self.cfg.notion_version,
                 timeout=config.syncd.timeout.total_seconds(),
-                pacer=pacer_for("notion", token, config.limits.notion_per_second, 1.0),
+                pacer=self.ctx.runtime.pacer("notion", token, config.limits.notion_per_second, 1.0),
                 policy=self.policy,
+                runtime=self.ctx.runtime,
                 calls=self.calls,
             )
         return self._transport

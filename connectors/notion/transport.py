@@ -2,7 +2,7 @@
 
 notion-client's own retry is off (``retry=False``): it retries neither 529,
 timeouts nor dropped connections, and its hidden attempts would distort the
-call counts. Every HTTP attempt goes through :func:`syncd.connectors.retry.call`
+call counts. Every HTTP attempt goes through :meth:`syncd.http.Runtime.call`
 behind the pacer shared by all sources using the same token, and is counted
 (per endpoint) by an httpx event hook.
 """
@@ -22,12 +22,10 @@ import httpx
 from notion_client import Client
 from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
+from syncd.http import Kind, Pacer, RetryPolicy, Runtime, ServiceErrors, Transient
 from syncd.source import SourceError
 
-from ..pacing import Pacer
-from ..retry import RetryPolicy, Transient, call, parse_retry_after
-
-__all__ = ["NotionError", "Ambiguous", "Transport", "endpoint_of"]
+__all__ = ["NotionError", "NotionErrors", "Ambiguous", "Transport", "endpoint_of"]
 
 T = TypeVar("T")
 log = logging.getLogger("syncd.notion")
@@ -68,26 +66,55 @@ class Ambiguous(Exception):
     """A non-idempotent call failed in a way that may or may not have taken effect."""
 
 
-def _transient(exc: BaseException) -> Transient | None:
-    """The retryable reading of a failure, or None when retrying will not help."""
-    if isinstance(exc, RequestTimeoutError):
-        return Transient("Notion did not answer in time")
-    if isinstance(exc, HTTPResponseError):
-        if exc.status == 429 or exc.status >= 500:
-            code = exc.code.value if hasattr(exc.code, "value") else exc.code
-            if code == "notionhq_client_response_error":
-                code = {529: "service_overload", 502: "bad_gateway"}.get(exc.status, f"HTTP {exc.status}")
-            return Transient(
-                f"Notion answered {exc.status} {code}",
-                retry_after=parse_retry_after((exc.headers or {}).get("retry-after")),
-                status=exc.status,
-            )
+#: Notion's error codes for the kinds whose hint differs from the status's.
+_KIND_OF_CODE: dict[str, Kind] = {
+    "unauthorized": "auth",
+    "object_not_found": "not_found",
+    "restricted_resource": "forbidden",
+}
+
+
+class NotionErrors(ServiceErrors):
+    """Notion's reading of the one classification: error codes and the hints."""
+
+    service = "notion"
+
+    def __init__(self, token_env: str):
+        self.token_env = token_env
+
+    def of_code(self, code: str, status: int) -> Kind:
+        return _KIND_OF_CODE.get(code) or self.kind(status)
+
+    def hint(self, kind: Kind, *, status: int, text: str, what: str, code: str = "") -> str:  # type: ignore[override]
+        env = self.token_env
+        if kind == "auth":
+            return (f"Notion refused the token in {env} (unauthorized): check that {env} "
+                    "holds the integration's secret (notion.so/profile/integrations → your integration → "
+                    "Internal Integration Secret)")  # fmt: skip
+        if kind in ("not_found", "forbidden"):
+            return (f"Notion cannot open {what} ({code}): share it with the integration: open the database in "
+                    "Notion, choose ••• → Connections → Connect to, and pick the integration "
+                    "(and check the id or URL in the config)")  # fmt: skip
+        if code == "validation_error":
+            return f"Notion refused the request for {what} (validation_error): {text}"
+        return f"Notion answered {status} {code} for {what}: {text}"
+
+    def reading(self, exc: BaseException) -> Transient | None:
+        """The retryable reading of a failure of notion-client, or None when retrying will not help."""
+        if isinstance(exc, RequestTimeoutError):
+            return self.transient("Notion did not answer in time")
+        if isinstance(exc, HTTPResponseError):
+            if self.kind(exc.status) == "transient":
+                code = exc.code.value if hasattr(exc.code, "value") else exc.code
+                if code == "notionhq_client_response_error":
+                    code = {529: "service_overload", 502: "bad_gateway"}.get(exc.status, f"HTTP {exc.status}")
+                return self.transient(f"Notion answered {exc.status} {code}", exc.status, exc.headers or {})
+            return None
+        if isinstance(exc, httpx.TransportError):
+            return self.transient(f"the connection to Notion failed ({type(exc).__name__})")
+        if isinstance(exc, json.JSONDecodeError):
+            return self.transient("Notion answered with a body that is not JSON")
         return None
-    if isinstance(exc, httpx.TransportError):
-        return Transient(f"the connection to Notion failed ({type(exc).__name__})")
-    if isinstance(exc, json.JSONDecodeError):
-        return Transient("Notion answered with a body that is not JSON")
-    return None
 
 
 class Transport:
@@ -103,11 +130,14 @@ class Transport:
         timeout: float,
         pacer: Pacer,
         policy: RetryPolicy,
+        runtime: Runtime,
         calls: Counter[str],
     ):
         self.token_env = token_env
+        self.errors = NotionErrors(token_env)
         self.pacer = pacer
         self.policy = policy
+        self.runtime = runtime
         self.calls = calls
         #: The server's clock (``Date`` of the last response), for incremental reads.
         self.server_date: datetime | None = None
@@ -147,13 +177,13 @@ class Transport:
             try:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - sorted into retryable or not
-                transient = _transient(exc)
+                transient = self.errors.reading(exc)
                 if transient is not None:
                     raise transient from None
                 raise
 
         try:
-            return call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
+            return self.runtime.call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
         except HTTPResponseError as exc:
             raise self.error(exc, what) from None
         except NotionError:
@@ -174,7 +204,7 @@ class Transport:
             try:
                 return fn()
             except Exception as exc:  # noqa: BLE001
-                transient = _transient(exc)
+                transient = self.errors.reading(exc)
                 if transient is not None and transient.status == 429:
                     raise transient from None
                 if transient is not None:
@@ -182,25 +212,15 @@ class Transport:
                 raise
 
         try:
-            return call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
+            return self.runtime.call(attempt, policy=self.policy, pacer=self.pacer, service="notion", what=what)
         except HTTPResponseError as exc:
             raise self.error(exc, what) from None
 
     def error(self, exc: HTTPResponseError, what: str) -> NotionError:
         code = exc.code.value if hasattr(exc.code, "value") else str(exc.code)
         message = str(exc)
-        if code == "unauthorized":
-            text = (f"Notion refused the token in {self.token_env} (unauthorized): check that {self.token_env} "
-                    "holds the integration's secret (notion.so/profile/integrations → your integration → "
-                    "Internal Integration Secret)")  # fmt: skip
-        elif code in ("object_not_found", "restricted_resource"):
-            text = (f"Notion cannot open {what} ({code}): share it with the integration: open the database in "
-                    "Notion, choose ••• → Connections → Connect to, and pick the integration "
-                    "(and check the id or URL in the config)")  # fmt: skip
-        elif code == "validation_error":
-            text = f"Notion refused the request for {what} (validation_error): {message}"
-        else:
-            text = f"Notion answered {exc.status} {code} for {what}: {message}"
+        kind = self.errors.of_code(code, exc.status)
+        text = self.errors.hint(kind, status=exc.status, text=message, what=what, code=code)
         return NotionError(text, code=code, status=exc.status, detail=message)
 
     # -- paging ------------------------------------------------------------------------

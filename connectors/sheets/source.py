@@ -20,49 +20,48 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gspread
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
+from syncd.http import Pacer, RetryPolicy
 from syncd.mappings.sheets import cell_label, colour_requests, fill_merged_header, sheet_range, shown, value_ranges
 from syncd.mappings.table import CellWrite, TableMapping
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ..pacing import Pacer, pacer_for
-from ..retry import RetryPolicy
-
-# Re-exported: tests and bench reach the scopes, the proxied credentials and the
-# token cache (to clear it between runs) through connectors.sheets.
+# Re-exported: tests and bench reach the scopes and the proxied credentials through connectors.sheets.
 from .transport import (  # noqa: F401
     SCOPES,
     Queued,
+    SheetsErrors,
     Transport,
     WriteBatch,
-    _credentials,
     _ProxiedCredentials,
-    forget,
     load_credentials,
-    write_batch,
 )
 
-__all__ = ["SheetsTable", "open", "spreadsheet_key"]
+__all__ = ["SheetsTable", "SheetsPass", "open", "opener", "spreadsheet_key"]
 
 _METADATA_FIELDS = (
     "spreadsheetId,properties(title,locale,timeZone),sheets(properties(sheetId,title,index,gridProperties),merges)"
 )
 _KEY = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
-#: How long worksheets fetched for a sibling source stay usable (one pass).
-_PREFETCH_TTL = 60.0
 
 
 def open(role: Role, config: Any, ctx: SourceContext) -> SheetsTable:  # noqa: A001 - the registry's name
+    """One table outside a pass: it reads alone and sends in ``write``."""
     return SheetsTable(role, config, ctx)
+
+
+def opener(ctx: SourceContext) -> Callable[[Role, Any], SheetsTable]:
+    """The pass's opener: its tables share one :class:`SheetsPass`."""
+    shared = SheetsPass()
+    return lambda role, config: SheetsTable(role, config, ctx, shared=shared)
 
 
 def spreadsheet_key(text: str) -> str:
@@ -78,21 +77,41 @@ def spreadsheet_key(text: str) -> str:
     )
 
 
-# --- reads shared between sources of one spreadsheet -------------------------------
-
-#: (ctx id, ...) -> (time, ctx, metadata, grid). The context itself is kept and
-#: compared, so a later pass (a new context) never takes an old pass's grid.
-_prefetched: dict[tuple[Any, ...], tuple[float, Any, dict[str, Any], list[list[Any]]]] = {}
-_prefetch_lock = threading.Lock()
+# --- what the sibling tables of one pass share ----------------------------------------
 
 
-def _take_prefetched(key: tuple[Any, ...], ctx: Any) -> tuple[dict[str, Any], list[list[Any]]] | None:
-    now = time.monotonic()
-    with _prefetch_lock:
-        for k in [k for k, entry in _prefetched.items() if now - entry[0] > _PREFETCH_TTL]:
-            del _prefetched[k]
-        hit = _prefetched.pop(key, None)
-    return (hit[2], hit[3]) if hit and hit[1] is ctx else None
+class SheetsPass:
+    """Shared by the tables one pass opens: worksheets fetched for a sibling, and
+    each spreadsheet's write batch (sent once, by the first table to flush)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: (base_url, credentials variable, key, worksheet) -> (metadata, grid) read for a sibling.
+        self._prefetched: dict[tuple[Any, ...], tuple[dict[str, Any], list[list[Any]]]] = {}
+        #: (base_url, credentials variable, key) -> the batch being filled.
+        self._batches: dict[tuple[Any, ...], WriteBatch] = {}
+
+    def keep(self, key: tuple[Any, ...], meta: dict[str, Any], grid: list[list[Any]]) -> None:
+        with self._lock:
+            self._prefetched[key] = (meta, grid)
+
+    def take(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], list[list[Any]]] | None:
+        with self._lock:
+            return self._prefetched.pop(key, None)
+
+    def batch(self, key: tuple[Any, ...]) -> WriteBatch:
+        """The batch still being filled under ``key`` (a new one once the last was sent)."""
+        with self._lock:
+            batch = self._batches.get(key)
+            if batch is None or batch.sent:
+                batch = self._batches[key] = WriteBatch()
+            return batch
+
+    def forget(self, batch: WriteBatch) -> None:
+        """Stop handing ``batch`` out (it is being sent, or every table of it closed)."""
+        with self._lock:
+            for k in [k for k, b in self._batches.items() if b is batch]:
+                del self._batches[k]
 
 
 # --- writes shared between sources of one spreadsheet -----------------------------------
@@ -117,6 +136,7 @@ class SheetsTable:
         *,
         policy: RetryPolicy | None = None,
         pacer: Pacer | None = None,
+        shared: SheetsPass | None = None,
     ):
         self.name = config.name
         self.role = role
@@ -124,8 +144,16 @@ class SheetsTable:
         self.ctx = ctx
         self.calls: Counter[str] = Counter()
         self.key = spreadsheet_key(config.spreadsheet)
-        self.policy = policy or RetryPolicy.from_config(ctx.config)
+        self.policy = policy or ctx.runtime.policy
         self._pacer = pacer
+        #: None outside a pass: nothing to share, and ``write`` sends at once.
+        self.shared = shared
+        self.errors = SheetsErrors(
+            where=self._where,
+            source=self.name,
+            credentials_env=config.credentials_env,
+            email=lambda: getattr(self, "email", "the service account"),
+        )
         self._http: HTTPClient | None = None
         self.mapping: TableMapping | None = None
         self.title = ""
@@ -141,8 +169,11 @@ class SheetsTable:
 
     def _client(self) -> HTTPClient:
         if self._http is None:
-            creds, email = load_credentials(self.config.credentials_env, self.ctx.env, bool(self.config.base_url))
-            pacer = self._pacer or pacer_for("sheets", email, self.ctx.config.limits.sheets_per_minute, 60)
+            runtime = self.ctx.runtime
+            creds, email = load_credentials(
+                self.config.credentials_env, self.ctx.env, runtime, bool(self.config.base_url)
+            )
+            pacer = self._pacer or runtime.pacer("sheets", email, self.ctx.config.limits.sheets_per_minute, 60)
             timeout = self.ctx.config.syncd.timeout.total_seconds()
 
             def factory(auth: Any, session: Any) -> Transport:
@@ -154,6 +185,8 @@ class SheetsTable:
                     pacer=pacer,
                     calls=self.calls,
                     timeout=timeout,
+                    runtime=runtime,
+                    errors=self.errors,
                 )
 
             self.email = email
@@ -182,22 +215,8 @@ class SheetsTable:
         )
 
     def _explain(self, what: str, e: APIError) -> str:
-        status = e.response.status_code
         message = str(e.error.get("message", ""))[:300] if isinstance(e.error, dict) else ""
-        email = getattr(self, "email", "the service account")
-        if status == 404:
-            return (
-                f"{self._where()} was not found ({what}); check `spreadsheet` in source {self.name!r} "
-                "(a key or the sheet's URL)"
-            )
-        if status == 403:
-            return (
-                f"{self._where()}: {email} may not open it ({what}); share the spreadsheet with {email} "
-                "(Editor, to write back) and make sure the Sheets API is enabled for its project"
-            )
-        if status == 401:
-            return f"{self._where()}: the credentials were refused ({what}); check {self.config.credentials_env}"
-        return f"{self._where()}: {what} failed with {status}: {message}"
+        return str(self.errors.refused(e.response.status_code, message, what))
 
     # -- reading -------------------------------------------------------------------
 
@@ -216,10 +235,10 @@ class SheetsTable:
         return out
 
     def _prefetch_key(self, worksheet: str | None) -> tuple[Any, ...]:
-        return (id(self.ctx), self.config.base_url, self.config.credentials_env, self.key, worksheet)
+        return (self.config.base_url, self.config.credentials_env, self.key, worksheet)
 
     def _fetch(self) -> tuple[dict[str, Any], list[list[Any]]]:
-        hit = _take_prefetched(self._prefetch_key(self.config.worksheet), self.ctx)
+        hit = self.shared.take(self._prefetch_key(self.config.worksheet)) if self.shared else None
         if hit is not None:
             return hit
         http = self._client()
@@ -247,7 +266,7 @@ class SheetsTable:
         wanted: dict[str, tuple[str | None, dict[str, Any]]] = {
             mine["properties"]["title"]: (self.config.worksheet, mine)
         }
-        for other in self._siblings():
+        for other in self._siblings() if self.shared else ():
             sheet = pick(other)
             if sheet is not None and sheet["properties"]["title"] not in wanted:
                 wanted[sheet["properties"]["title"]] = (other, sheet)
@@ -262,7 +281,6 @@ class SheetsTable:
         ranges = answer.get("valueRanges") if isinstance(answer, dict) else None
         if not isinstance(ranges, list) or len(ranges) != len(titles) or not all(_is_range(r) for r in ranges):
             raise SourceError(f"{self._where()}: values:batchGet answered without the {len(titles)} ranges asked for")
-        now = time.monotonic()
         result = None
         for title, vr in zip(titles, ranges):
             name, sheet = wanted[title]
@@ -270,9 +288,8 @@ class SheetsTable:
             entry = {**meta, "sheet": sheet}
             if title == titles[0]:
                 result = (entry, grid)
-            else:
-                with _prefetch_lock:
-                    _prefetched[self._prefetch_key(name)] = (now, self.ctx, entry, grid)
+            elif self.shared is not None:
+                self.shared.keep(self._prefetch_key(name), entry, grid)
         assert result is not None
         return result
 
@@ -316,16 +333,16 @@ class SheetsTable:
                 if not batch.sent:
                     batch.queued.append(Queued(self, list(patches), cells, colours))
                     break
-        return [] if self.ctx.pass_id is not None else self.flush()
+        return [] if self.shared is not None else self.flush()
 
     def _join(self) -> WriteBatch:
         """This spreadsheet's batch for this pass (a batch of its own outside a pass)."""
         if self._batch is not None and not self._batch.sent:
             return self._batch
-        if self.ctx.pass_id is None:
+        if self.shared is None:
             self._batch = WriteBatch()
             return self._batch
-        self._batch = write_batch((self.ctx.pass_id, self.config.base_url, self.config.credentials_env, self.key))
+        self._batch = self.shared.batch((self.config.base_url, self.config.credentials_env, self.key))
         return self._batch
 
     def flush(self) -> list[ItemError]:
@@ -336,7 +353,8 @@ class SheetsTable:
         with batch.lock:
             if not batch.sent:
                 batch.sent = True
-                forget(batch)
+                if self.shared is not None:
+                    self.shared.forget(batch)
                 self._send(batch)
             mine = [q for q in batch.queued if q.source is self]
         if batch.failure is not None:
@@ -431,8 +449,8 @@ class SheetsTable:
         if batch is not None and not batch.sent:  # never flushed: nothing of it goes out
             with batch.lock:
                 batch.queued = [q for q in batch.queued if q.source is not self]
-            if not batch.queued:
-                forget(batch)
+            if not batch.queued and self.shared is not None:
+                self.shared.forget(batch)
         http, self._http = self._http, None
         if http is not None:
             http.session.close()

@@ -25,12 +25,10 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
+from syncd.http import Kind, Pacer, RetryPolicy, Runtime, ServiceErrors, fingerprint
 from syncd.source import SourceError
 
-from ..pacing import Pacer, fingerprint
-from ..retry import RetryPolicy, Transient, call, parse_retry_after
-
-__all__ = ["API_ORIGIN", "SCOPES", "Transport", "Queued", "WriteBatch", "write_batch", "forget", "load_credentials"]
+__all__ = ["API_ORIGIN", "SCOPES", "Transport", "SheetsErrors", "Queued", "WriteBatch", "load_credentials"]
 
 API_ORIGIN = "https://sheets.googleapis.com"
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -52,9 +50,36 @@ def _kind(method: str, url: str) -> str:
     return "spreadsheets.get"
 
 
+class SheetsErrors(ServiceErrors):
+    """Google's reading of the one classification: 408 is worth another attempt too."""
+
+    service = "sheets"
+    retryable = frozenset({408})
+
+    def __init__(self, *, where: Any, source: str, credentials_env: str, email: Any):
+        #: Callables: the spreadsheet's title and the account are known only once read.
+        self.where, self.source, self.credentials_env, self.email = where, source, credentials_env, email
+
+    def hint(self, kind: Kind, *, status: int, text: str, what: str) -> str:
+        where, email = self.where(), self.email()
+        if kind == "not_found":
+            return (
+                f"{where} was not found ({what}); check `spreadsheet` in source {self.source!r} "
+                "(a key or the sheet's URL)"
+            )
+        if kind == "forbidden":
+            return (
+                f"{where}: {email} may not open it ({what}); share the spreadsheet with {email} "
+                "(Editor, to write back) and make sure the Sheets API is enabled for its project"
+            )
+        if kind == "auth":
+            return f"{where}: the credentials were refused ({what}); check {self.credentials_env}"
+        return f"{where}: {what} failed with {status}: {text}"
+
+
 class Transport(HTTPClient):
     """gspread's HTTP client: origin rewritten to ``base_url``; each request
-    paced and retried once, here, with :func:`syncd.connectors.retry.call`."""
+    paced and retried once, here, with :meth:`syncd.http.Runtime.call`."""
 
     def __init__(
         self,
@@ -66,10 +91,13 @@ class Transport(HTTPClient):
         pacer: Pacer | None,
         calls: Counter[str],
         timeout: float | None,
+        runtime: Runtime,
+        errors: ServiceErrors,
     ):
         super().__init__(auth, session)
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.policy, self.pacer, self.calls = policy, pacer, calls
+        self.policy, self.pacer, self.calls, self.runtime = policy, pacer, calls, runtime
+        self.errors = errors
         self.set_timeout(timeout)
 
     def request(
@@ -96,22 +124,20 @@ class Transport(HTTPClient):
                     method, url, params=params, data=data, json=json, files=files, headers=headers, timeout=self.timeout
                 )
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-                raise Transient(f"{kind} to {urlsplit(url).netloc}: {_network_problem(e)}") from None
+                raise self.errors.transient(f"{kind} to {urlsplit(url).netloc}: {_network_problem(e)}") from None
             except google.auth.exceptions.RefreshError as e:
                 if getattr(e, "retryable", False):
-                    raise Transient(f"getting an access token: {_first_line(e)}") from None
+                    raise self.errors.transient(f"getting an access token: {_first_line(e)}") from None
                 raise SourceError(
                     f"the token endpoint refused the service account ({_first_line(e)}); "
                     "check that the key in the credentials file is current"
                 ) from None
             except google.auth.exceptions.TransportError as e:
-                raise Transient(f"getting an access token: {_first_line(e)}") from None
+                raise self.errors.transient(f"getting an access token: {_first_line(e)}") from None
             status = response.status_code
-            if status in (408, 429) or status >= 500:
-                raise Transient(
-                    f"{kind} answered {status} {_google_message(response)}",
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                    status=status,
+            if status >= 400 and self.errors.kind(status) == "transient":
+                raise self.errors.transient(
+                    f"{kind} answered {status} {_google_message(response)}", status, response.headers
                 )
             if not response.ok:
                 raise APIError(response)
@@ -124,7 +150,7 @@ class Transport(HTTPClient):
                 ) from None
             return response
 
-        return call(attempt, policy=self.policy, pacer=self.pacer, service="sheets", what=kind)
+        return self.runtime.call(attempt, policy=self.policy, pacer=self.pacer, service="sheets", what=kind)
 
 
 def _network_problem(e: Exception) -> str:
@@ -174,31 +200,7 @@ class WriteBatch:
         self.colour_failure: tuple[str, Exception] | None = None
 
 
-#: (pass id, base_url, credentials variable, spreadsheet key) -> the batch being filled.
-_batches: dict[tuple[Any, ...], WriteBatch] = {}
-_batch_lock = threading.Lock()
-
-
-def write_batch(key: tuple[Any, ...]) -> WriteBatch:
-    """The batch still being filled under ``key`` (a new one once the last was sent)."""
-    with _batch_lock:
-        batch = _batches.get(key)
-        if batch is None or batch.sent:
-            batch = _batches[key] = WriteBatch()
-    return batch
-
-
-def forget(batch: WriteBatch) -> None:
-    """Stop handing ``batch`` out (it is being sent, or every source of it closed)."""
-    with _batch_lock:
-        for k in [k for k, b in _batches.items() if b is batch]:
-            del _batches[k]
-
-
 # --- credentials -------------------------------------------------------------------
-
-_credentials: dict[str, service_account.Credentials] = {}
-_credentials_lock = threading.Lock()
 
 
 class _ProxiedCredentials(service_account.Credentials):
@@ -213,9 +215,11 @@ class _ProxiedCredentials(service_account.Credentials):
         return False
 
 
-def load_credentials(variable: str, env: Any, proxied: bool = False) -> tuple[service_account.Credentials, str]:
-    """Service-account credentials from the file the variable names (shared per key,
-    so sources on one account fetch one token)."""
+def load_credentials(
+    variable: str, env: Any, runtime: Runtime, proxied: bool = False
+) -> tuple[service_account.Credentials, str]:
+    """Service-account credentials from the file the variable names (kept by the
+    runtime per key, so sources on one account fetch one token)."""
     value = (env.get(variable) or "").strip()
     if not value:
         raise SourceError(f"{variable} is not set; set it to the path of a service-account JSON key file")
@@ -242,14 +246,13 @@ def load_credentials(variable: str, env: Any, proxied: bool = False) -> tuple[se
             f"{origin} is not a service-account key (no {', '.join(missing)}); "
             "download a key of type service_account from the Google Cloud console"
         )
-    cache_key = fingerprint(text) + (":proxied" if proxied else "")
-    with _credentials_lock:
-        creds = _credentials.get(cache_key)
-        if creds is None:
-            try:
-                kind = _ProxiedCredentials if proxied else service_account.Credentials
-                creds = kind.from_service_account_info(info, scopes=SCOPES)
-            except (ValueError, TypeError):
-                raise SourceError(f"{origin}: the private key in it cannot be read; download a new key") from None
-            _credentials[cache_key] = creds
+
+    def make() -> service_account.Credentials:
+        try:
+            kind = _ProxiedCredentials if proxied else service_account.Credentials
+            return kind.from_service_account_info(info, scopes=SCOPES)
+        except (ValueError, TypeError):
+            raise SourceError(f"{origin}: the private key in it cannot be read; download a new key") from None
+
+    creds = runtime.keep(("sheets-credentials", fingerprint(text), "proxied" if proxied else ""), make)
     return creds, info["client_email"]

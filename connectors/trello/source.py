@@ -9,7 +9,7 @@ labels people added are never touched (``PUT idLabels`` would replace them).
 
 Credentials go in the ``Authorization: OAuth ...`` header, never in a URL.
 Every call waits for two pacers (per token and per key, shared by all boards on
-the same credentials) and goes through :func:`syncd.connectors.retry.call`.
+the same credentials) and goes through :meth:`syncd.http.Runtime.call`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from syncd.http import RetryPolicy
 from syncd.mappings.trello import (
     STATUS_COLOURS,
     STATUS_KEYS,
@@ -36,11 +37,9 @@ from syncd.model import ItemError, Objective, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
 from syncd.source import Deferred, Role, SourceContext, SourceError
 
-from ..pacing import pacer_for
-from ..retry import RetryPolicy
-from .transport import Pacers, Transport, TrelloError
+from .transport import Pacers, Transport, TrelloError, TrelloErrors
 
-__all__ = ["TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
+__all__ = ["opener", "TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
 
 ORIGIN = "https://api.trello.com"
 #: Trello returns at most this many cards (and checklists) in one request.
@@ -80,6 +79,11 @@ def open(role: Role, config: Any, ctx: SourceContext) -> TrelloSource:  # noqa: 
     return TrelloSource(role, config, ctx)
 
 
+def opener(ctx: SourceContext) -> Callable[[Role, Any], TrelloSource]:
+    """The pass's opener: these sources share nothing between siblings."""
+    return lambda role, config: open(role, config, ctx)
+
+
 class TrelloSource:
     service = "trello"
 
@@ -89,8 +93,10 @@ class TrelloSource:
         self.config = config
         self.ctx = ctx
         self.calls: Counter[str] = Counter()
-        #: Replaceable by tests (fast sleeps) and by the daemon.
-        self.policy: RetryPolicy = getattr(ctx, "retry_policy", None) or RetryPolicy.from_config(ctx.config)
+        #: The runtime's policy; replaceable by tests (fast sleeps).
+        self.policy: RetryPolicy = ctx.runtime.policy
+        self.errors = TrelloErrors(board=config.board, source=config.name, key_env=config.key_env,
+                                   token_env=config.token_env)  # fmt: skip
         #: Concurrent card writes (the pacers, not this, set the rate).
         self.workers = workers
         self.origin = (config.base_url or ORIGIN).rstrip("/").removesuffix("/1")
@@ -120,13 +126,14 @@ class TrelloSource:
     def _transport(self) -> Transport:
         if self._http is None:
             key, token = self._credentials()
-            limits = self.ctx.config.limits
+            limits, runtime = self.ctx.config.limits, self.ctx.runtime
             pacer = Pacers(
-                pacer_for("trello", token, limits.trello_per_10s, 10),
-                pacer_for("trello-key", key, limits.trello_key_per_10s, 10),
+                runtime.pacer("trello", token, limits.trello_per_10s, 10),
+                runtime.pacer("trello-key", key, limits.trello_key_per_10s, 10),
             )
-            self._http = Transport(self.origin, key, token, pacer=pacer, calls=self.calls,
-                                   timeout=self.ctx.config.syncd.timeout.total_seconds(), workers=self.workers)  # fmt: skip
+            self._http = Transport(self.origin, key, token, pacer=pacer, calls=self.calls, runtime=runtime,
+                                   errors=self.errors, timeout=self.ctx.config.syncd.timeout.total_seconds(),
+                                   workers=self.workers)  # fmt: skip
         return self._http
 
     def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
@@ -137,25 +144,7 @@ class TrelloSource:
 
     def _refused(self, e: TrelloError, what: str) -> SourceError:
         """A whole-source failure, saying what to check."""
-        board = self.config.board
-        key, token = self.config.key_env, self.config.token_env
-        if e.status == 401:
-            low = e.text.lower()
-            if "invalid key" in low:
-                hint = f"check {key}: it is not a valid Trello API key"
-            elif "token" in low:
-                hint = f"check {token}: the token is invalid, expired or revoked (and that it was made for the key in {key})"
-            else:
-                hint = f"check {token}: the token may be expired or lack access to this board (and {key}, the key it was made for)"
-            return SourceError(f'Trello refused the credentials for board "{board}" (401 {e.text}); {hint}')
-        if e.status in (400, 404):
-            return SourceError(f'board "{board}" was not found ({e.status} {e.text}); check the board id, short link '
-                               f'or URL of source "{self.name}", and that the token in {token} can see the board')  # fmt: skip
-        if e.status == 403:
-            return SourceError(
-                f'Trello forbade {what} (403 {e.text}); check the token in {token} may write to board "{board}"'
-            )
-        return SourceError(f"Trello answered {e.status} ({e.text}) while {what}")
+        return self.errors.refused(e.status, e.text, what)
 
     def _get(self, path: str, params: dict[str, str], what: str) -> Any:
         try:

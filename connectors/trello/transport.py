@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 
+from syncd.http import Kind, Pacer, RetryPolicy, Runtime, ServiceErrors, parse_retry_after
 from syncd.source import SourceError
 
-from ..pacing import Pacer
-from ..retry import RetryPolicy, Transient, call, parse_retry_after
-
-__all__ = ["Transport", "TrelloError", "Pacers"]
+__all__ = ["Transport", "TrelloError", "TrelloErrors", "Pacers"]
 
 
 class TrelloError(Exception):
@@ -54,35 +52,65 @@ def error_text(response: httpx.Response) -> str:
     return str(data)[:120]
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """How long to hold every call on these credentials back.
+class TrelloErrors(ServiceErrors):
+    """Trello's reading of the one classification: rate-window headers and the hints."""
 
-    ``Retry-After`` when sent; Trello's 429 rarely has one, so then the rate
-    window its ``X-Rate-Limit-*-Interval-Ms`` headers name is waited out (a key
-    that keeps hitting 429 is locked out for the rest of the window). Without
-    either, the policy's exponential backoff decides.
-    """
-    after = parse_retry_after(response.headers.get("retry-after"))
-    if after is not None:
-        return after
-    if response.status_code != 429:
-        return None
-    windows = []
-    for name in ("x-rate-limit-api-token-interval-ms", "x-rate-limit-api-key-interval-ms"):
-        try:
-            windows.append(float(response.headers[name]) / 1000)
-        except (KeyError, ValueError):
-            continue
-    return max(windows) if windows else None
+    service = "trello"
+
+    def __init__(self, *, board: str, source: str, key_env: str, token_env: str):
+        self.board, self.source, self.key_env, self.token_env = board, source, key_env, token_env
+
+    def kind(self, status: int) -> Kind:
+        return "not_found" if status == 400 else super().kind(status)  # a malformed board id
+
+    def retry_after(self, status: int, headers: Any) -> float | None:
+        """How long to hold every call on these credentials back.
+
+        ``Retry-After`` when sent; Trello's 429 rarely has one, so then the rate
+        window its ``X-Rate-Limit-*-Interval-Ms`` headers name is waited out (a key
+        that keeps hitting 429 is locked out for the rest of the window). Without
+        either, the policy's exponential backoff decides.
+        """
+        after = parse_retry_after(headers.get("retry-after"))
+        if after is not None:
+            return after
+        if status != 429:
+            return None
+        windows = []
+        for name in ("x-rate-limit-api-token-interval-ms", "x-rate-limit-api-key-interval-ms"):
+            try:
+                windows.append(float(headers[name]) / 1000)
+            except (KeyError, ValueError):
+                continue
+        return max(windows) if windows else None
+
+    def hint(self, kind: Kind, *, status: int, text: str, what: str) -> str:
+        board, key, token = self.board, self.key_env, self.token_env
+        if kind == "auth":
+            low = text.lower()
+            if "invalid key" in low:
+                hint = f"check {key}: it is not a valid Trello API key"
+            elif "token" in low:
+                hint = f"check {token}: the token is invalid, expired or revoked (and that it was made for the key in {key})"
+            else:
+                hint = f"check {token}: the token may be expired or lack access to this board (and {key}, the key it was made for)"
+            return f'Trello refused the credentials for board "{board}" (401 {text}); {hint}'
+        if kind == "not_found":
+            return (f'board "{board}" was not found ({status} {text}); check the board id, short link '
+                    f'or URL of source "{self.source}", and that the token in {token} can see the board')  # fmt: skip
+        if kind == "forbidden":
+            return f'Trello forbade {what} (403 {text}); check the token in {token} may write to board "{board}"'
+        return f"Trello answered {status} ({text}) while {what}"
 
 
 class Transport:
     """One API call at a time per worker: paced by both pacers, retried by the one policy."""
 
     def __init__(self, origin: str, key: str, token: str, *, pacer: Pacers, calls: Counter[str],
-                 timeout: float, workers: int):  # fmt: skip
+                 timeout: float, workers: int, runtime: Runtime, errors: TrelloErrors):  # fmt: skip
         self.pacer = pacer
         self.calls = calls
+        self.runtime, self.errors = runtime, errors
         self._lock = threading.Lock()
         self.client = httpx.Client(
             base_url=origin,
@@ -106,15 +134,17 @@ class Transport:
             try:
                 r = self.client.request(method, "/1" + path, params=params, json=body)
             except httpx.TimeoutException:
-                raise Transient(f"Trello did not answer in time while {what}") from None
+                raise self.errors.transient(f"Trello did not answer in time while {what}") from None
             except httpx.TransportError as e:
-                raise Transient(f"the connection to Trello failed while {what} ({type(e).__name__})") from None
-            if r.status_code == 429 or r.status_code >= 500:
-                raise Transient(f"Trello answered {r.status_code} ({error_text(r)}) while {what}",
-                                retry_after=retry_after(r), status=r.status_code)  # fmt: skip
+                raise self.errors.transient(
+                    f"the connection to Trello failed while {what} ({type(e).__name__})"
+                ) from None
+            if r.status_code >= 400 and self.errors.kind(r.status_code) == "transient":
+                raise self.errors.transient(f"Trello answered {r.status_code} ({error_text(r)}) while {what}",
+                                            r.status_code, r.headers)  # fmt: skip
             return r
 
-        r = call(once, policy=policy, pacer=self.pacer, service="trello", what=what)  # type: ignore[arg-type]
+        r = self.runtime.call(once, policy=policy, pacer=self.pacer, service="trello", what=what)
         if r.status_code >= 400:
             raise TrelloError(r.status_code, error_text(r))
         if not parse or not r.content:

@@ -1,54 +1,50 @@
-"""One retry policy for the whole project, built on tenacity.
+"""The one retry policy, built on tenacity.
 
-Every connector wraps each HTTP call in :func:`call`. The connector translates
-its client's exceptions into :class:`Transient` (worth another attempt: 429,
-5xx, 529, timeouts, dropped connections) and lets everything else through.
-Waits are exponential with jitter; a ``Retry-After`` from the server is obeyed
-and shared with every source on the same pacer. A wait longer than the policy
-allows is not slept through: it becomes :class:`syncd.source.Deferred`, so the
-rest of that source's work moves to its next pass.
-
-:data:`stopping` is the service's stop hook: once set (SIGTERM), no new
-attempt starts (one already in flight finishes) and waits between attempts end
-at once, so a pass over HTTP ends at its next call boundary as partial.
+A connector runs each HTTP call through :func:`call` (or :meth:`Runtime.call`)
+and raises :class:`Transient` for a failure worth another attempt (see
+:mod:`._classify`); everything else goes through untouched. Waits are
+exponential with full jitter; a ``Retry-After`` is obeyed and shared with every
+source on the same pacer. A wait longer than the policy allows is not slept
+through: it becomes :class:`syncd.source.Deferred`, so the rest of that
+source's work moves to its next pass. Once the stop token is set no new
+attempt starts and the waits between attempts end at once.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import tenacity
 
 from syncd.source import Deferred, SourceError
 
-from .pacing import Pacer, stopping
+from ._stop import STOPPING, StopToken
 
-__all__ = ["Transient", "RetryPolicy", "call", "parse_retry_after", "retry_listeners", "stopping", "STOPPING"]
+__all__ = ["Transient", "RetryPolicy", "RetryListener", "Acquirer", "call", "parse_retry_after"]
 
 T = TypeVar("T")
 
 #: Called as ``listener(service, exception)`` on every failed attempt that will
 #: be retried (the daemon counts 429s and retries for /metrics with this).
-retry_listeners: list[Callable[[str, BaseException], None]] = []
-
-#: :data:`stopping` (from :mod:`.pacing`, whose waits it also ends) is set by
-#: ``syncd run`` on SIGTERM/SIGINT: :func:`call` starts no new attempt and ends
-#: its waits early. Cleared when the service (re)starts.
-STOPPING = "syncd is stopping; the rest of this source's work moves to its next pass"
+RetryListener = Callable[[str, BaseException], None]
 
 
-def _stoppable_sleep(seconds: float) -> None:
-    """The default wait between attempts: ``time.sleep`` that ends when syncd stops."""
-    stopping.wait(seconds)
+class Acquirer(Protocol):
+    """What :func:`call` needs of a pacer (a :class:`Pacer`, or several in one)."""
+
+    def acquire(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 class Transient(Exception):
-    """A failure worth another attempt."""
+    """A failure worth another attempt (429, 5xx, a timeout, a dropped connection)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
         super().__init__(message)
@@ -73,6 +69,12 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def sleep_until_stopped(seconds: float) -> None:
+    """The default wait between attempts. :func:`call` swaps it for the stop
+    token's wait, which ends early when syncd stops; alone it simply sleeps."""
+    time.sleep(seconds)
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6
@@ -83,11 +85,12 @@ class RetryPolicy:
     max_backoff: float = 32.0
     #: Bound on the time one call may spend retrying.
     total: float = 300.0
-    #: The wait between attempts; the default ends early when syncd stops.
-    sleep: Callable[[float], None] = field(default=_stoppable_sleep, repr=False)
+    #: The wait between attempts (tests record it instead of sleeping).
+    sleep: Callable[[float], None] = field(default=sleep_until_stopped, repr=False)
 
     @classmethod
-    def from_config(cls, config) -> RetryPolicy:  # noqa: ANN001 - syncd.config.Config
+    def from_config(cls, config: Any) -> RetryPolicy:
+        """``[syncd] retries`` and ``max_retry_wait`` of a :class:`syncd.config.Config`."""
         s = config.syncd
         return cls(attempts=s.retries, max_wait=s.max_retry_wait.total_seconds())
 
@@ -108,22 +111,29 @@ def call(
     fn: Callable[[], T],
     *,
     policy: RetryPolicy,
-    pacer: Pacer | None = None,
+    pacer: Acquirer | None = None,
     service: str = "",
     what: str = "",
+    stop: StopToken | None = None,
+    listeners: Iterable[RetryListener] = (),
 ) -> T:
     """Run ``fn`` (one HTTP call), paced, retried on :class:`Transient`.
 
     ``what`` names the thing for messages (``spreadsheet 1AbC``). Raises
-    :class:`Deferred` for a ``Retry-After`` beyond the policy, and
-    :class:`SourceError` when the attempts or the time run out.
+    :class:`Deferred` for a ``Retry-After`` beyond the policy or once ``stop``
+    is set, and :class:`SourceError` when the attempts or the time run out.
     """
+    sleep = stop.wait if stop is not None and policy.sleep is sleep_until_stopped else policy.sleep
+
+    def check_stop() -> None:
+        if stop is not None and stop.is_set():
+            raise Deferred(STOPPING, retry_after=0)
 
     def attempt() -> T:
-        _check_stopping()
+        check_stop()
         if pacer is not None:
             pacer.acquire()
-            _check_stopping()  # the pacer may have held this call back a while
+            check_stop()  # the pacer may have held this call back a while
         return fn()
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -131,7 +141,7 @@ def call(
         after = getattr(exc, "retry_after", None)
         if pacer is not None and after:
             pacer.pause(float(after))
-        for listener in list(retry_listeners):
+        for listener in list(listeners):
             listener(service, exc)  # type: ignore[arg-type]
 
     def retryable(exc: BaseException) -> bool:
@@ -143,7 +153,7 @@ def call(
         stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total),
         wait=_wait(policy),
         retry=tenacity.retry_if_exception(retryable),
-        sleep=policy.sleep,
+        sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,
     )
@@ -160,8 +170,3 @@ def call(
                 retry_after=exc.retry_after,
             ) from None
         raise SourceError(f"{exc} ({where.strip() or service}: gave up after {policy.attempts} attempts)") from None
-
-
-def _check_stopping() -> None:
-    if stopping.is_set():
-        raise Deferred(STOPPING, retry_after=0)
