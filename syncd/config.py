@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = [
     "Config",
@@ -364,10 +364,8 @@ class AlertConfig(_Strict):
     digest_hour: int = Field(default=9, ge=0, le=23)
 
 
-class Config(BaseSettings):
-    model_config = SettingsConfigDict(
-        extra="forbid", env_prefix="SYNCD_", env_nested_delimiter="__", case_sensitive=False
-    )
+class Config(_Strict):
+    """The whole file. ``SYNCD_<SECTION>__<KEY>`` variables override it (see :func:`load_config`)."""
 
     syncd: SyncdSection = Field(default_factory=SyncdSection)
     okr: OkrSection = Field(default_factory=OkrSection)
@@ -380,18 +378,6 @@ class Config(BaseSettings):
     #: The folder the config file is in; relative paths are taken from it.
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path | None = Field(default=None, exclude=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment overrides the file (which arrives as init values).
-        return (env_settings, init_settings)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -444,6 +430,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         if reserved in data:
             raise ConfigError([f"{reserved}: unknown key"], path)
     try:
+        data = _with_env_overrides(data, os.environ)
         config = Config(**data)
     except ValidationError as e:
         raise ConfigError(_describe(e, data), path) from None
@@ -453,6 +440,34 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     if problems:
         raise ConfigError(problems, path)
     return config
+
+
+def _with_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's values with ``SYNCD_SYNCD__INTERVAL=5m`` and the like laid over them.
+
+    pydantic-settings reads the variables (nested keys, JSON for lists), and is
+    imported only when one is set: it pulls in asyncio, a third of a cron run's start.
+    """
+    keys = {name.upper(): name for name in Config.model_fields if name not in ("base_dir", "path")}
+    if not any(k.upper().startswith("SYNCD_") and k.upper()[6:].split("__")[0] in keys for k in env):
+        return data
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    fields: dict[str, Any] = {name: (dict[str, Any] | list[Any] | None, None) for name in keys.values()}
+    settings = create_model("SyncdEnvironment", __base__=BaseSettings, **fields)
+    settings.model_config = SettingsConfigDict(
+        env_prefix="SYNCD_", env_nested_delimiter="__", case_sensitive=False, extra="ignore"
+    )
+    overrides = {k: v for k, v in settings().model_dump().items() if v not in (None, {})}
+    return _deep_merge(data, overrides)
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _cross_checks(config: Config) -> list[str]:
