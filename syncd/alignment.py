@@ -22,8 +22,8 @@ def _named(o: Objective) -> str:
     return f"{o.title!r} ({o.source}, id {o.id})" if o.source else f"{o.title!r} (id {o.id})"
 
 
-def _resolve(objectives: Sequence[Objective], warnings: list[Warning]) -> list[int | None]:
-    """The index of each objective's parent (None: no parent or unresolved)."""
+def _resolve(objectives: Sequence[Objective], warnings: list[Warning], judged: int) -> list[int | None]:
+    """The index of each objective's parent (None: no parent or unresolved); warnings for the first ``judged``."""
     by_id: dict[str, int] = {}
     by_title: dict[str, list[int]] = defaultdict(list)
     for i, o in enumerate(objectives):
@@ -41,15 +41,17 @@ def _resolve(objectives: Sequence[Objective], warnings: list[Warning]) -> list[i
             candidates = [k for k in same if k != i]
             if len(candidates) == 1:
                 j = candidates[0]
-            elif candidates:
+            elif candidates and i < judged:
                 listed = "; ".join(_named(objectives[k]) for k in candidates)
                 warnings.append(Warning(code="unknown_parent", item=o.id, message=(
                     f"Objective {o.title!r} names parent {ref!r}, but {len(candidates)} objectives have that "
                     f"title: {listed}; name the parent by its id instead.")))  # fmt: skip
                 continue
+            elif candidates:
+                continue
             elif same:
                 j = i  # it names itself: a loop of one
-            else:
+            elif i < judged:
                 warnings.append(Warning(code="unknown_parent", item=o.id, message=(
                     f"Objective {o.title!r} names parent {ref!r}, but no objective in any OKR source has that "
                     "id or title: check the spelling; until then it counts as having no parent.")))  # fmt: skip
@@ -81,14 +83,26 @@ def align(
     results: Sequence[ObjectiveResult],
     *,
     company_sources: Collection[str] = (),
+    context: Sequence[Objective] = (),
 ) -> list[Warning]:
-    """Set ``parent`` and ``children`` on ``results`` (``results[i]`` is ``objectives[i]``'s); return the warnings."""
+    """Set ``parent`` and ``children`` on ``results`` (``results[i]`` is ``objectives[i]``'s); return the warnings.
+
+    ``context``: objectives of sources not read in this pass (their last
+    recorded outline): parents may name them, and they may name these as
+    parents, but they get no results and no warnings.
+    """
     warnings: list[Warning] = []
-    if not company_sources and not any(o.parent for o in objectives):
+    if not company_sources and not any(o.parent for o in objectives) and not any(o.parent for o in context):
         return warnings  # nothing to resolve: the common case costs one scan
-    parent_of = _resolve(objectives, warnings)
+    judged = len(objectives)
+    objectives = [*objectives, *context]
+    parent_of = _resolve(objectives, warnings, judged)
     for loop in _loops(parent_of):
         members = sorted(loop)
+        if members[0] >= judged:
+            for k in loop:
+                parent_of[k] = None
+            continue  # wholly in other sources: their own passes report it
         chain = " -> ".join(repr(objectives[k].title) for k in [*loop, loop[0]])
         warnings.append(Warning(code="alignment_loop", item=objectives[members[0]].id, message=(
             f"Following parents from objective {objectives[loop[0]].title!r} comes back to it: {chain}; "
@@ -98,11 +112,13 @@ def align(
             parent_of[k] = None
     for i, j in enumerate(parent_of):
         if j is not None:
-            results[i].parent = objectives[j].id
-            results[j].children.append(objectives[i].id)
+            if i < judged:
+                results[i].parent = objectives[j].id
+            if j < judged:
+                results[j].children.append(objectives[i].id)
     if company_sources:
         company = ", ".join(sorted(company_sources))
-        for i, o in enumerate(objectives):
+        for i, o in enumerate(objectives[:judged]):
             if parent_of[i] is None and o.source not in company_sources:
                 warnings.append(Warning(code="unaligned_objective", item=o.id, message=(
                     f"Objective {o.title!r} ({o.source}) has no parent: team OKRs should ladder up to a company "

@@ -24,7 +24,7 @@ from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
 from .http import STOPPING, Runtime
 from .logs import Redactor, secret_values
-from .model import KPI, Evaluation, ItemError, Objective, Patch, ReadResult, Warning
+from .model import KPI, Evaluation, ItemError, KeyResult, Objective, Patch, ReadResult, Warning
 from .registry import Registry
 from .source import Deferred, Source, SourceContext, SourceError
 from .state import StateStore, open_store
@@ -253,6 +253,8 @@ def sync(
             read_errors.extend(duplicate_warnings(result))
 
         # 2. evaluate (pure)
+        read_okrs = {n for n, out in outcomes.items() if out.role == "okrs" and out.outcome == "ok"}
+        context = _context(config, state, read_okrs)  # the OKR sources this pass did not read, as last seen
         history, kr_history = state.history(
             {k.id: k.value for k in kpis}, (kr.id for o in objectives for kr in o.key_results), now
         )
@@ -264,6 +266,7 @@ def sync(
                 settings=EvalSettings.from_config(config),
                 history=history,
                 key_result_history=kr_history,
+                context=context,
             )
         evaluation.warnings[:0] = read_errors
         _label_sources(evaluation, kpis, objectives)
@@ -306,6 +309,7 @@ def sync(
                 {kr.id: kr.current for o in evaluation.objectives for kr in o.key_results}, now
             )
             state.record_writes(written, now)
+            _record_outlines(state, objectives, outcomes)
             for name, outcome in outcomes.items():
                 if outcome.outcome == "read_only":
                     continue
@@ -363,6 +367,43 @@ def _redact_pass(
         for kr in ob.key_results:
             if kr.reason:
                 kr.reason = redact(kr.reason)
+
+
+def _record_outlines(state: StateStore, objectives: list[Objective], outcomes: dict[str, SourceOutcome]) -> None:
+    """Keep each OKR source's objectives in outline (id, title, parent, cycle, the KPIs its key
+    results follow) for the passes that do not read it: parents resolve across sources, and a
+    key result in one source clears ``red_kpi_without_okr`` for a KPI read in another."""
+    outlines: dict[str, list[dict[str, Any]]] = {
+        n: [] for n, out in outcomes.items() if out.role == "okrs" and out.outcome == "ok"
+    }
+    for o in objectives:
+        if o.source in outlines:
+            krs = [[kr.kpi, kr.cycle] for kr in o.key_results if kr.kpi and kr.kpi.strip()]
+            outlines[o.source].append({"id": o.id, "title": o.title, "parent": o.parent, "cycle": o.cycle, "krs": krs})
+    for name, outline in outlines.items():
+        state.put(name, "outline", outline)
+
+
+def _context(config: Config, state: StateStore, read: set[str]) -> list[Objective]:
+    """The last recorded outline of every OKR source this pass did not read."""
+    out: list[Objective] = []
+    for cfg in config.okrs:
+        if cfg.name in read:
+            continue
+        outline = state.get(cfg.name, "outline")
+        if not isinstance(outline, list):
+            continue
+        for i, o in enumerate(outline):
+            try:
+                krs = [
+                    KeyResult(id=f"{o['id']}#{k}", title="", kpi=kpi, cycle=cycle, source=cfg.name)
+                    for k, (kpi, cycle) in enumerate(o.get("krs") or [])
+                ]
+                out.append(Objective(id=o["id"], title=o["title"], parent=o.get("parent"), cycle=o.get("cycle"),
+                                     key_results=krs, source=cfg.name))  # fmt: skip
+            except (KeyError, TypeError, ValueError):
+                log.debug("outline of %s: entry %d unreadable; skipped", cfg.name, i)
+    return out
 
 
 def _label_sources(evaluation: Evaluation, kpis: list[KPI], objectives: list[Objective]) -> None:

@@ -342,6 +342,15 @@ def _objective(
     )  # fmt: skip
 
 
+def _follows(obj: Objective, index: _KpiIndex, now: datetime, settings: EvalSettings, hist: _History) -> None:
+    """Note the KPIs an objective of another source follows in a started, unended cycle."""
+    for kr in obj.key_results:
+        linked = index.find(kr.kpi) if kr.kpi else None
+        cycle = settings.cycle(kr.cycle if kr.cycle and kr.cycle.strip() else obj.cycle)
+        if linked is not None and isinstance(cycle, Cycle) and cycle.started(now) and not cycle.ended(now):
+            hist.followed.add(linked.id)
+
+
 def _red_kpis(
     kpis: Sequence[KPI], results: Sequence[KpiResult], history: Mapping[str, KpiHistory], hist: _History,
     settings: EvalSettings,
@@ -373,13 +382,16 @@ def evaluate(
     settings: EvalSettings = _DEFAULT,
     history: Mapping[str, KpiHistory] | None = None,
     key_result_history: Mapping[str, Points] | None = None,
+    context: Sequence[Objective] = (),
 ) -> Evaluation:
     """Evaluate every KPI and objective at ``now``; warnings include the hygiene checks
     and the history-based rules (alignment, check-ins, red KPIs, forecasts).
 
     ``history`` and ``key_result_history`` are what the state store recorded on
-    earlier passes (:meth:`syncd.state.StateStore.history`). A naive ``now`` is
-    wall-clock time in ``settings.timezone``.
+    earlier passes (:meth:`syncd.state.StateStore.history`). ``context``: the
+    objectives of OKR sources this pass did not read, as last recorded; parents
+    may name them and their key results may follow KPIs, but they are not
+    evaluated. A naive ``now`` is wall-clock time in ``settings.timezone``.
     """
     now = settings.local(now)
     history = history or {}
@@ -389,6 +401,8 @@ def evaluate(
     hist = _History(key_result_history or {}, now)
     objective_results = [_objective(o, index, now, settings, warnings, hist) for o in objectives]
     warnings.extend(hygiene_warnings(objectives, objective_results, now=now, settings=settings))
-    warnings.extend(align(objectives, objective_results, company_sources=settings.company_sources))
+    for o in context:
+        _follows(o, index, now, settings, hist)
+    warnings.extend(align(objectives, objective_results, company_sources=settings.company_sources, context=context))
     warnings.extend(_red_kpis(kpis, kpi_results, history, hist, settings))
     return Evaluation(kpis=kpi_results, objectives=objective_results, warnings=warnings)

@@ -167,6 +167,30 @@ def test_a_quarter_of_weekly_passes_on_csv_sources(quarter, syncd):
     assert _rows(root / "state.db") == rows
 
 
+def test_a_pass_of_one_source_resolves_parents_and_followed_kpis_from_the_others_last_pass(quarter, syncd):
+    """The daemon syncs one source at a time (as does ``--source``): the other OKR sources'
+    objectives come from their last recorded pass, so nothing is reported that a whole pass would not."""
+    root, config = quarter
+    for week in (0, 1, 2, 3):
+        write_week(root, week)
+        whole = syncd("sync", "--config", config, "--now", when(week), "--format", "json")
+        assert whole.code == 0, whole.err
+    whole = whole.json
+    team = syncd("sync", "--config", config, "--now", when(3), "--format", "json", "--source", "team", "--dry-run").json
+    company = syncd("sync", "--config", config, "--now", when(3), "--format", "json", "--source", "company").json
+    kpis = syncd("sync", "--config", config, "--now", when(3), "--format", "json", "--source", "kpis").json
+    by_id = {o["id"]: o for o in whole["objectives"]}
+    for part in (team, company):
+        for o in part["objectives"]:
+            assert (o["parent"], o["children"]) == (by_id[o["id"]]["parent"], by_id[o["id"]]["children"])
+    assert not _warned(team, "unknown_parent") and _warned(team, "unaligned_objective") == _warned(
+        whole, "unaligned_objective"
+    )
+    assert [w["code"] for w in team["warnings"]].count("alignment_loop") == 1
+    # Retention is followed by a key result in "company", which this pass did not read.
+    assert _warned(kpis, "red_kpi_without_okr") == _warned(whole, "red_kpi_without_okr") == {"K1", "K3"}
+
+
 def test_the_same_series_on_a_fresh_store_reproduces_every_pass(quarter, syncd, tmp_path_factory):
     root, config = quarter
     views = []
