@@ -68,11 +68,11 @@ def browser(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory) -> Path:
     from syncd.cli import main
-    from tests.conftest import ROOT
+    from tests.conftest import DEMO
 
     folder = tmp_path_factory.mktemp("demo")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    shutil.copy(ROOT / "config.example.toml", folder / "syncd.toml")
+    shutil.copytree(DEMO / "examples", folder / "examples")
+    shutil.copy(DEMO / "syncd.toml", folder / "syncd.toml")
     seed_history(folder / "syncd.toml")
     add_team_okrs(folder / "syncd.toml")  # a tree along parent, across two sources and two cycles
     out = folder / "syncd-report.html"
