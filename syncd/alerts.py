@@ -176,9 +176,28 @@ class Alerts:
                 for alert in on_change:
                     key = f"{alert.name}|change|{it.source}|{it.id}|{it.colour}|{when}"
                     queued += self._enqueue(db, key, alert.name, "change", body)
+            self._observe_warnings(db, report.evaluation, when)
         if queued:
             self.wake.set()
         return queued
+
+    def _observe_warnings(self, db: Any, evaluation: Any, when: str) -> None:
+        """Keep the digest's warnings current: a new one is stamped with the pass's ``now``; one the
+        pass no longer gives (for an item it evaluated) is dropped, so if it comes back it is new again."""
+        covered = {
+            "red_kpi_without_okr": {k.id for k in evaluation.kpis},
+            "forecast_short": {o.id for o in evaluation.objectives},
+            "no_check_in": {kr.id for o in evaluation.objectives for kr in o.key_results},
+        }
+        now = {(w.code, w.item): w.message for w in evaluation.warnings if w.code in covered}
+        known = {(c, i) for c, i in db.execute("SELECT code, item FROM alert_warnings").fetchall()}
+        gone = [(c, i) for c, i in known if c in covered and i in covered[c] and (c, i) not in now]
+        db.executemany("DELETE FROM alert_warnings WHERE code = ? AND item = ?", gone)
+        db.executemany(
+            "INSERT INTO alert_warnings (code, item, message, first_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (code, item) DO UPDATE SET message = excluded.message",
+            [(c, i, self.redact(m), when) for (c, i), m in now.items()],
+        )
 
     def check_digest(self, now: datetime) -> int:
         """Queue this week's digest for each alert whose day and hour have come (once per ISO week)."""
@@ -439,9 +458,32 @@ class Alerts:
                 lines += [f"• {_kind(r[0])} {r[2]} ({r[1]})" for r in listed[:20]]
                 if len(listed) > 20:
                     lines.append(f"• and {len(listed) - 20} more")
+        week_ago = now - timedelta(days=7)
+        new = [
+            (code, message)
+            for code, message, first_seen in db.execute(
+                "SELECT code, message, first_seen FROM alert_warnings ORDER BY first_seen, code, item"
+            ).fetchall()
+            if datetime.fromisoformat(first_seen) >= week_ago
+        ]
+        for code, heading in _DIGEST_WARNINGS:
+            listed = [m for c, m in new if c == code]
+            if listed:
+                lines.append(f"*New this week: {heading}* ({len(listed)}):")
+                lines += [f"• {m}" for m in listed[:20]]
+                if len(listed) > 20:
+                    lines.append(f"• and {len(listed) - 20} more")
         if failing:
             lines.append("*Sources failing at their last pass*: " + ", ".join(s for (s,) in failing))
         return "\n".join(lines)
+
+
+#: The history-based warnings the digest lists when they are new in the week.
+_DIGEST_WARNINGS = (
+    ("forecast_short", "objectives on track today but short at their pace"),
+    ("no_check_in", "key results nobody has updated"),
+    ("red_kpi_without_okr", "red KPIs no key result sets out to fix"),
+)
 
 
 def _change_text(it: Item, old_colour: str, old_status: str | None) -> str:

@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS alert_outbox (
     sent TEXT
 );
 CREATE INDEX IF NOT EXISTS alert_outbox_by_state ON alert_outbox (state, created);
+CREATE TABLE IF NOT EXISTS alert_warnings (
+    code TEXT NOT NULL,
+    item TEXT NOT NULL,
+    message TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (code, item)
+);
 """
 
 

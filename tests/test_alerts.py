@@ -208,3 +208,43 @@ def test_the_weekly_digest_is_sent_once_at_its_day_and_hour(tmp_path, hook):
     # More than a day late: skipped, next week's comes on time.
     assert at("2026-11-24T09:00:00+00:00") == 0
     assert at("2026-11-30T08:00:00+00:00") == 1
+
+
+def test_the_digest_lists_the_history_warnings_new_this_week(tmp_path, hook):
+    from syncd.model import Warning
+
+    config = _config(tmp_path, '[[alerts]]\nurl_env = "HOOK"\ndigest_day = "monday"\ndigest_hour = 9\n')
+    store = SQLiteStore(tmp_path / "s.db")
+    alerts = _alerts(config, store, hook)
+    found = [
+        Warning(
+            "forecast_short", "O1", "Objective 'Win the mid-market' is on track today; at this pace it ends at 0.52"
+        ),
+        Warning("no_check_in", "KR6", "Key result 'Lift NPS from 30 to 50' has not changed for 15 days"),
+        Warning("red_kpi_without_okr", "K03", "KPI 'Net promoter score' has been red for 21 days"),
+        Warning("kpi_as_okr", "O1", "not a digest warning"),
+    ]
+
+    def observe(when: str, warnings: list) -> None:
+        report = _report(when)
+        report.evaluation.warnings = warnings
+        alerts.observe(report)
+
+    def digest(when: str) -> str:
+        hook.messages.clear()
+        assert alerts.check_digest(datetime.fromisoformat(when)) == 1
+        alerts.flush()
+        return hook.messages[0].text
+
+    observe("2026-11-12T09:00:00+00:00", found)
+    text = digest("2026-11-16T09:00:00+00:00")
+    assert "*New this week: objectives on track today but short at their pace* (1):" in text
+    assert "• Objective 'Win the mid-market' is on track today; at this pace it ends at 0.52" in text
+    assert "has not changed for 15 days" in text and "has been red for 21 days" in text
+    assert "not a digest warning" not in text
+    # Still there a week later: not new, not listed. The check-in was made, then missed again: new again.
+    observe("2026-11-19T09:00:00+00:00", [w for w in found if w.code != "no_check_in"])
+    observe("2026-11-20T09:00:00+00:00", found)
+    text = digest("2026-11-23T09:00:00+00:00")
+    assert "Net promoter score' has been red" not in text and "at this pace" not in text
+    assert "*New this week: key results nobody has updated* (1):" in text
