@@ -286,3 +286,29 @@ def test_the_store_keeps_key_result_values_and_reads_history_up_to_now(tmp_path)
     ro.record_key_result_values({"kr": 99.0}, t[3] + timedelta(days=1))
     assert ro.history({}, ["kr"], t[3] + timedelta(days=2))[1]["kr"][-1][1] == 30.0
     ro.close()
+
+
+# --- where the parent is read ------------------------------------------------------------------------
+
+
+def test_parent_is_read_from_a_table_on_any_row_and_from_a_notion_relation_or_text():
+    from syncd.mappings.notion import Prop, build_okrs
+    from syncd.mappings.table import TableMapping
+
+    table = TableMapping("okrs", source="team", label=lambda row, col: f"row {row}")  # CSV, XLSX and Sheets alike
+    read = table.read([
+        ["Objective", "Key result", "Start", "Target", "Current", "Parent"],
+        ["Win deals", "Close 10 deals", 0, 10, 3, ""],
+        ["Win deals", "", "", "", "", " Grow revenue "],  # on another row of the objective
+        ["Hire well", "Hire 5 engineers", 0, 5, 1, None],
+    ])  # fmt: skip
+    assert [(o.title, o.parent) for o in read.objectives] == [("Win deals", "Grow revenue"), ("Hire well", None)]
+    props = {"parent": Prop(field="parent", id="par", name="Parent", type="rich_text")}
+    objs, _ = build_okrs(
+        [{"id": "o1", "ref": "o1", "v": {"title": "Grow"}}, {"id": "o2", "ref": "o2", "v": {"title": "Win", "parent": "Grow"}},
+         {"id": "o3", "ref": "o3", "v": {"title": "Hire", "parent": ["o1"]}}],
+        [], props, {}, "n",
+    )  # fmt: skip
+    assert [o.parent for o in objs] == [None, "Grow", "o1"]
+    ev = evaluate([], objs, now=NOW)
+    assert [o.parent for o in ev.objectives] == [None, "o1", "o1"] and ev.objectives[0].children == ["o2", "o3"]
