@@ -17,5 +17,4 @@ setup(
         *(f"syncd.{pkg}" for pkg in find_packages(include=[p for n in _NESTED for p in (n, f"{n}.*")])),
         "syncd.examples",
     ],
-    package_data={"syncd.examples": ["*.csv", "*.toml"]},
 )

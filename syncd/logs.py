@@ -178,6 +178,6 @@ def setup_logging(log_format: str | None, redactor: Redactor, *, stream: Any = N
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     # httpx logs every request URL at INFO, and Trello puts its key in the query.
-    for noisy in ("httpx", "httpcore", "schedule", "urllib3", "googleapiclient"):
+    for noisy in ("httpx", "httpcore", "urllib3", "googleapiclient"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
