@@ -110,3 +110,21 @@ def test_history_of_kpis_and_key_results_in_one_read(make_store):
     assert [v for _, v in krs["KR1"]] == [0.2, 0.4] and "KR2" not in krs
     _, krs = store.history({}, ["KR1"], T2)  # a replay at an earlier --now sees what that pass saw
     assert [v for _, v in krs["KR1"]] == [0.2]
+
+
+def test_prune_keeps_the_retention_and_each_items_newest_value(make_store):
+    from datetime import timedelta
+
+    store = make_store()
+    for day in range(0, 50, 10):
+        store.record_kpi_values({"nps": float(day)}, T1 + timedelta(days=day))
+        store.record_key_result_values({"KR1": float(day)}, T1 + timedelta(days=day))
+    store.record_kpi_values({"old": 1.0}, T1)
+    for day in (0, 10, 45):
+        store.record_run("s", started=T1, now=T1 + timedelta(days=day), outcome="ok", summary={})
+    assert store.prune(T1 + timedelta(days=25)) == 3 + 3 + 2  # nps 0/10/20, KR1 0/10/20, runs 0/10
+    assert store.kpi_history({"nps": 40.0})["nps"].previous == 30.0
+    assert store.kpi_history({"old": 1.0})["old"].first_seen == T1  # the current value stays, however old
+    with store.transaction() as db:
+        assert db.execute("SELECT COUNT(*) FROM key_result_values").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
