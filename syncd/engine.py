@@ -26,7 +26,7 @@ from .http import STOPPING, Runtime
 from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, KeyResult, Objective, Patch, ReadResult, Warning
 from .registry import Registry
-from .source import Deferred, Source, SourceContext, SourceError
+from .source import Deferred, Performed, Source, SourceContext, SourceError, perform
 from .state import StateStore, open_store
 
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
@@ -229,6 +229,9 @@ def sync(
                 open_sources[cfg.name] = source
                 outcome.service = source.service
                 result = source.read()
+                # 1b. prepare: schema set-up and pending once-only effects, shown by a dry run
+                actions = source.prepare()
+                done = Performed(notes=[f"would {a.description}" for a in actions]) if dry_run else perform(actions)
             except Deferred as e:
                 _fail(outcome, errors, str(e), "partial")
                 outcome.retry_after = e.retry_after
@@ -241,6 +244,8 @@ def sync(
                 _fail(outcome, errors, f"could not be read ({type(e).__name__}: {e}); nothing written", "failed")
                 continue
             outcome.notes.extend(result.notes)
+            outcome.notes.extend(done.notes)
+            result.errors.extend(done.errors)
             kpis.extend(result.kpis)
             objectives.extend(result.objectives)
             outcome.items = (
@@ -455,7 +460,7 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
 def _flush(
     sources: Mapping[str, Source], outcomes: dict[str, SourceOutcome], written: list[Patch], errors: list[ItemError]
 ) -> list[Patch]:
-    """Call each open source's optional ``flush``; drop the patches it did not write.
+    """Call each open source's ``flush``; drop the patches it did not write.
 
     An item error is charged to the source it names (a batch may span sources),
     else to the source that flushed; a raise loses all of that source's writes.
@@ -463,12 +468,9 @@ def _flush(
     lost: set[str] = set()
     unwritten: set[tuple[str, str, str | None]] = set()
     for name, source in sources.items():
-        flush = getattr(source, "flush", None)
-        if not callable(flush):
-            continue
         outcome = outcomes[name]
         try:
-            failed = flush()
+            failed = source.flush()
         except Deferred as e:
             _fail(outcome, errors, str(e), "partial")
             outcome.retry_after = e.retry_after

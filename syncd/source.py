@@ -9,8 +9,8 @@ config table.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -43,17 +43,39 @@ class Deferred(SourceError):
         self.retry_after = retry_after
 
 
+@dataclass
+class Performed:
+    """What performing an :class:`Action` did: notes for the pass, and item errors."""
+
+    notes: list[str] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A change a source needs before its writes, planned by ``prepare`` (actions as data).
+
+    Schema set-up (a missing Trello label or custom field) or a once-only side
+    effect left by an earlier pass (a Notion comment). A dry run shows
+    ``would <description>``; a real run calls ``perform``: one failed action is
+    reported in its :class:`Performed`, and only a failure of the whole source
+    (its credentials refused) raises :class:`SourceError`.
+    """
+
+    source: str
+    #: What it does, as the end of a sentence: ``create label "On track" (green) on board "OKRs"``.
+    description: str
+    perform: Callable[[], Performed] = field(compare=False, repr=False)
+
+
 @runtime_checkable
 class Source(Protocol):
-    """What the engine reads from and writes to.
+    """What the engine reads from and writes to: every step it may call.
 
-    Optional: ``flush() -> list[ItemError]``. Sources that batch across sources
-    of one service send here: their ``write`` may only queue, and after every
-    source's write the engine calls ``flush`` on each open source that has one.
-    Failures are handled like ``write``'s: failed items are returned (each
-    naming its own ``source``), ``SourceError``/``Deferred`` raised when none of
-    this source's queued writes went out. A source that sends in ``write``
-    needs no ``flush``.
+    A pass: ``read`` (no writes), ``prepare`` (actions the dry run shows and a
+    real run performs), then, after evaluation and diff, ``write`` for this
+    source's patches, ``flush`` once every source has written, and ``close``.
+    ``check`` is ``syncd check``'s. :class:`BaseSource` gives the defaults.
     """
 
     name: str
@@ -68,10 +90,24 @@ class Source(Protocol):
         """Read every item; raise :class:`SourceError` when the source cannot be read."""
         ...
 
+    def prepare(self) -> list[Action]:
+        """The actions needed before writing (after ``read``); planned, not performed."""
+        ...
+
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
         """Apply patches (all for this source); return the ones that failed.
 
-        Raise :class:`SourceError` only when nothing could be written.
+        Raise :class:`SourceError` only when nothing could be written. A source
+        that batches across sources of one service may only queue here.
+        """
+        ...
+
+    def flush(self) -> list[ItemError]:
+        """Send what ``write`` queued (after every source's write).
+
+        Failures as ``write``'s: failed items are returned (each naming its own
+        ``source``), ``SourceError``/``Deferred`` raised when none of this
+        source's queued writes went out. Nothing queued: nothing to do.
         """
         ...
 
@@ -79,7 +115,29 @@ class Source(Protocol):
         """Reach the source and return problems found, as sentences (empty: fine)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release connections; calling it twice is fine."""
+        ...
+
+
+class BaseSource:
+    """The defaults of the optional steps: nothing to prepare, nothing queued."""
+
+    def prepare(self) -> list[Action]:
+        return []
+
+    def flush(self) -> list[ItemError]:
+        return []
+
+
+def perform(actions: Sequence[Action]) -> Performed:
+    """Perform planned actions in order (a real run; tests driving a source directly)."""
+    done = Performed()
+    for action in actions:
+        result = action.perform()
+        done.notes.extend(result.notes)
+        done.errors.extend(result.errors)
+    return done
 
 
 class Cache(Protocol):

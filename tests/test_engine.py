@@ -11,7 +11,7 @@ from syncd import engine
 from syncd.config import load_config
 from syncd.model import KPI, ItemError, ReadResult
 from syncd.registry import Registry
-from syncd.source import Deferred, SourceError
+from syncd.source import BaseSource, Deferred, SourceError
 from tests.conftest import write_config
 
 NOW = datetime(2026, 11, 15, 9, tzinfo=UTC)
@@ -23,7 +23,7 @@ def sync(config, **kw):
     return engine.sync(config, registry=STUBS, **kw)
 
 
-class StubSource:
+class StubSource(BaseSource):
     """A source whose reads and writes the test scripts."""
 
     service = "stub"

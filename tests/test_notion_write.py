@@ -10,7 +10,7 @@ from notion_client import APIResponseError, Client
 
 from syncd.mappings.notion import Prop, RenderError, render
 from syncd.model import Patch
-from syncd.source import SourceError
+from syncd.source import SourceError, perform
 from tests.fakes.notion import okr_workspace
 from tests.fakes.server import HTTPError
 from tests.test_notion import TOKEN, MemoryCache, _fresh_pacers, fake, make_config, open_okrs  # noqa: F401 - fixtures
@@ -189,7 +189,8 @@ def test_a_comment_is_not_duplicated_after_a_crash(fake, ws):
     ]
     fake.reset_counts()
     again = _source(fake, ws, cache, comment_on_change=True)
-    assert again.read().errors == []
+    again.read()
+    assert perform(again.prepare()).errors == []
     assert len(fake.comments[kr.id]) == 1
     assert fake.calls["comments.list"] == 1 and fake.calls["comments.create"] == 0
     assert cache.get("okrs", "comments")[key]["sent"] is True
@@ -202,6 +203,7 @@ def test_a_comment_intent_left_before_the_post_is_posted_next_pass(fake, ws):
     source._comments().intend(kr.id, "On track", "Off track", kr.where)  # killed right after
     again = _source(fake, ws, cache, comment_on_change=True)
     again.read()
+    perform(again.prepare())  # what a real pass does after the read
     assert len(fake.comments[kr.id]) == 1 and fake.calls["comments.list"] == 0
 
 

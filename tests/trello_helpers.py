@@ -18,7 +18,7 @@ from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate
 from syncd.http import RetryPolicy, Runtime
 from syncd.model import Patch, ReadResult
-from syncd.source import SourceContext
+from syncd.source import SourceContext, perform
 from tests.fakes.trello import TrelloFake
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
@@ -99,6 +99,8 @@ def patches_for(source: Any, result: ReadResult) -> list[Patch]:
 
 
 def sync_once(source: Any) -> tuple[ReadResult, list[Patch], list[Any]]:
+    """What a pass does with one board: read, perform what ``prepare`` plans, evaluate, write."""
     result = source.read()
+    result.notes.extend(perform(source.prepare()).notes)
     patches = patches_for(source, result)
     return result, patches, source.write(patches)

@@ -41,7 +41,7 @@ from syncd.mappings.asana import (
 )
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
-from syncd.source import Deferred, Role, SourceContext, SourceError
+from syncd.source import BaseSource, Deferred, Role, SourceContext, SourceError
 
 from ._status_updates import StatusUpdates
 from .transport import AsanaError, Transport
@@ -65,7 +65,7 @@ class _Fatal(SourceError):
     """Stops the remaining writes of a pass (the token or the plan was refused)."""
 
 
-class AsanaSource:
+class AsanaSource(BaseSource):
     service = "asana"
 
     def __init__(self, role: Role, config: Any, ctx: SourceContext, *, workers: int = 4):

@@ -19,7 +19,7 @@ from typing import Any
 
 from syncd.mappings.table import TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
-from syncd.source import Role, SourceContext, SourceError
+from syncd.source import BaseSource, Role, SourceContext, SourceError
 
 from ._csv import Record, UnterminatedQuote, iter_records, render_field
 
@@ -61,7 +61,7 @@ def _replace_atomically(path: Path, data: bytes) -> None:
         raise SourceError(f"{path}: cannot write it ({e.strerror}); nothing was changed") from None
 
 
-class _LocalFile:
+class _LocalFile(BaseSource):
     service = "local"
 
     def __init__(self, role: Role, config: Any, path: Path):

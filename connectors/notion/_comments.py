@@ -88,6 +88,15 @@ class Comments:
             hint = " (give the integration the 'Insert comments' capability)" if e.code == "restricted_resource" else ""
             return ItemError(self.source, page, f"status written, but the comment was not posted: {e}{hint}", fields=())
 
+    def pending(self) -> list[str]:
+        """Intents ``resume`` has work on: unsent ones, and sent ones old enough to drop."""
+        out = []
+        for key, intent in self.intents.items():
+            at = date.fromisoformat(intent.get("at", "1970-01-01"))
+            if not intent.get("sent") or self.today - at > timedelta(days=_KEEP_DAYS):
+                out.append(key)
+        return out
+
     def resume(self) -> list[ItemError]:
         """Finish intents a previous pass left (crash, ambiguous failure); drop stale ones."""
         errors: list[ItemError] = []

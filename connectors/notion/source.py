@@ -26,7 +26,7 @@ from syncd.http import RetryPolicy
 from syncd.mappings import notion as mapping
 from syncd.model import ReadResult
 from syncd.secrets import SecretError, read_secret
-from syncd.source import Deferred, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
 
 from . import _schema as schema
 from ._write import Writer
@@ -66,7 +66,7 @@ class _Db:
         return f"{self.base} {title!r} ({self.id})" if title else f"{self.base} {self.id}"
 
 
-class NotionSource(Writer):
+class NotionSource(Writer, BaseSource):
     service = "notion"
 
     def __init__(self, role: Role, config: Any, ctx: SourceContext, *, policy: RetryPolicy | None = None):
@@ -241,9 +241,21 @@ class NotionSource(Writer):
                 objs, krs = list(self._with_refs(o, o.records.values())), list(self._with_refs(k, k.records.values()))
                 props_o, props_k = o.props, k.props
             result.objectives, result.errors = mapping.build_okrs(objs, krs, props_o, props_k, self.name)
-        if not self.ctx.dry_run and self.cfg.comment_on_change:
-            result.errors.extend(self._comments().resume())
         return result
+
+    def prepare(self) -> list[Action]:
+        """Comments an earlier pass intended and did not finish (a crash, an ambiguous failure)."""
+        if not self.cfg.comment_on_change:
+            return []
+        comments = self._comments()
+        if not comments.pending():
+            return []
+
+        def resume() -> Performed:
+            return Performed(errors=comments.resume())
+
+        n = len(comments.pending())
+        return [Action(self.name, f"finish {n} comment(s) an earlier pass left unposted (or drop stale ones)", resume)]
 
     @staticmethod
     def _with_refs(db: _Db, records: Any) -> Iterator[dict[str, Any]]:

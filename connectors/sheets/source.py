@@ -32,7 +32,7 @@ from syncd.http import Pacer, RetryPolicy
 from syncd.mappings.sheets import cell_label, colour_requests, fill_merged_header, sheet_range, shown, value_ranges
 from syncd.mappings.table import CellWrite, TableMapping
 from syncd.model import ItemError, Patch, ReadResult
-from syncd.source import Deferred, Role, SourceContext, SourceError
+from syncd.source import BaseSource, Deferred, Role, SourceContext, SourceError
 
 # Re-exported: tests and bench reach the scopes and the proxied credentials through connectors.sheets.
 from .transport import (  # noqa: F401
@@ -123,7 +123,7 @@ _FAILURES = (APIError, SourceError, ValueError, KeyError, TypeError)
 # --- the source ----------------------------------------------------------------------
 
 
-class SheetsTable:
+class SheetsTable(BaseSource):
     """One ``[[kpis]]`` or ``[[okrs]]`` table in a Google Sheets worksheet."""
 
     service = "sheets"

@@ -35,7 +35,7 @@ from syncd.mappings.trello import (
 )
 from syncd.model import ItemError, Objective, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
-from syncd.source import Deferred, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
 
 from .transport import Pacers, Transport, TrelloError, TrelloErrors
 
@@ -84,7 +84,7 @@ def opener(ctx: SourceContext) -> Callable[[Role, Any], TrelloSource]:
     return lambda role, config: open(role, config, ctx)
 
 
-class TrelloSource:
+class TrelloSource(BaseSource):
     service = "trello"
 
     def __init__(self, role: Role, config: Any, ctx: SourceContext, *, workers: int = 8):
@@ -104,6 +104,8 @@ class TrelloSource:
         self._http: Transport | None = None
         self._board: Board | None = None
         self._names: Names | None = None
+        self._objectives: list[Objective] = []
+        self._planned: list[Action] = []
 
     # -- transport --------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ class TrelloSource:
                 params["since"] = max(seen)
 
     def read(self) -> ReadResult:
+        """The board, read once; writes nothing (missing labels and fields are ``prepare``'s)."""
         if self.role != "okrs":
             raise SourceError(f'source "{self.name}": a Trello board holds OKRs; list it under [[okrs]], not [[kpis]]')
         names = self._names_checked()
@@ -236,18 +239,26 @@ class TrelloSource:
             notes.append(f'board "{board.name}" has no open lists, so no objectives')
         everything = dict.fromkeys(("status", "progress", "current", "score"), True)
         draft, _ = build_objectives(board, names, source=self.name, cycle=self.config.cycle, writable=everything)
-        writable = self._prepare(board, names, _needs(draft), notes)
+        writable, self._planned = self._plan(board, names, _needs(draft), notes)
         objectives, errors = build_objectives(
             board, names, source=self.name, cycle=self.config.cycle, writable=writable
         )
         self._board = board
+        self._objectives = objectives
         return ReadResult(objectives=objectives, errors=errors, notes=notes)
 
-    def _prepare(self, board: Board, names: Names, needs: set[str], notes: list[str]) -> dict[str, bool]:
-        """Which owned fields can be written; creates missing labels and fields."""
+    def prepare(self) -> list[Action]:
+        """The labels and custom fields missing on the board (``create_missing``), to create before writing."""
+        planned, self._planned = self._planned, []
+        return planned
+
+    def _plan(
+        self, board: Board, names: Names, needs: set[str], notes: list[str]
+    ) -> tuple[dict[str, bool], list[Action]]:
+        """Which owned fields can be written (counting what is planned), and the creations planned."""
         create = self.config.create_missing
-        dry = self.ctx.dry_run
         writable: dict[str, bool] = {}
+        actions: list[Action] = []
         if "status" in needs:
             missing = [k for k in STATUS_KEYS if not board.label_ids(names[k])]
             for key in missing:
@@ -256,13 +267,10 @@ class TrelloSource:
                     notes.append(
                         f'{text} is missing on board "{board.name}" and create_missing = false: create it by hand'
                     )
-                elif dry:
-                    notes.append(f'would create {text} on board "{board.name}"')
-                else:
-                    body = {"name": names[key], "color": STATUS_COLOURS[key], "idBoard": board.id}
-                    if self._create("/labels", body, text, board, notes, board.add_label):
-                        notes.append(f'created {text} on board "{board.name}"')
-            writable["status"] = (create and dry) or any(board.label_ids(names[k]) for k in STATUS_KEYS)
+                    continue
+                body = {"name": names[key], "color": STATUS_COLOURS[key], "idBoard": board.id}
+                actions.append(self._creation("/labels", body, text, board, board.add_label, "status"))
+            writable["status"] = bool(create and missing) or any(board.label_ids(names[k]) for k in STATUS_KEYS)
         for key in ("progress", "current", "score"):
             if key not in needs:
                 continue
@@ -277,16 +285,34 @@ class TrelloSource:
             elif not create:
                 notes.append(f'{text} is missing on board "{board.name}" and create_missing = false: '
                              "create it (a number field) to have syncd write it")  # fmt: skip
-            elif dry:
-                notes.append(f'would create {text} (number) on board "{board.name}"')
-                writable[key] = True
             else:
                 body = {"idModel": board.id, "modelType": "board", "name": names[key], "type": "number",
                         "pos": "bottom", "display_cardFront": True}  # fmt: skip
-                if self._create("/customFields", body, text, board, notes, board.add_field):
-                    notes.append(f'created {text} (number) on board "{board.name}"')
-                    writable[key] = True
-        return writable
+                actions.append(self._creation("/customFields", body, f"{text} (number)", board, board.add_field, key))
+                writable[key] = True
+        return writable, actions
+
+    def _creation(self, path: str, body: dict[str, Any], text: str, board: Board, add: Any, key: str) -> Action:
+        def perform() -> Performed:
+            done = Performed()
+            if self._create(path, body, text.removesuffix(" (number)"), board, done.notes, add):
+                done.notes.append(f'created {text} on board "{board.name}"')
+            else:
+                self._unwritable(key)
+            return done
+
+        return Action(self.name, f'create {text} on board "{board.name}"', perform)
+
+    def _unwritable(self, key: str) -> None:
+        """A creation failed: no item writes ``key`` this pass (unless a status label is still there)."""
+        if key == "status" and self._board is not None:
+            names = self._names_checked()
+            if any(self._board.label_ids(names[k]) for k in STATUS_KEYS):
+                return
+        for o in self._objectives:
+            o.written.pop(key, None)
+            for kr in o.key_results:
+                kr.written.pop(key, None)
 
     def _create(self, path: str, body: dict[str, Any], text: str, board: Board, notes: list[str], add: Any) -> bool:
         try:
