@@ -247,12 +247,22 @@ def test_a_wait_between_attempts_ends_when_syncd_stops(echo, stopping):
     echo.fail_next(1, 503)
     policy = RetryPolicy(initial=30, max_backoff=30)  # the default sleep: 15 to 30 s before the next attempt
     timer = threading.Timer(0.05, stopping.set)
-    with httpx.Client() as client:  # made first: building a client can take longer than the timer
+    with httpx.Client() as client:
+        attempt = _get(client, echo.url + "/ping")
+
+        def first_then_stop():
+            # The stop comes during the wait after the failed attempt, however long that attempt
+            # took (on a loaded machine the first request can outlast any fixed timer).
+            try:
+                return attempt()
+            finally:
+                if not timer.is_alive():
+                    timer.start()
+
         started = time.monotonic()
-        timer.start()
         try:
             with pytest.raises(Deferred):
-                call(_get(client, echo.url + "/ping"), policy=policy, service="notion", stop=stopping)
+                call(first_then_stop, policy=policy, service="notion", stop=stopping)
         finally:
             timer.cancel()
     assert time.monotonic() - started < 5
