@@ -122,6 +122,8 @@ class FakeServer:
         self.rate_limit: RateLimit | None = None
         #: An outage: every request gets this status (500, 503) until set back to None.
         self.down: int | None = None
+        #: A request this returns a status for is refused with it (one item refused: the contract suite).
+        self.refuse: Callable[[Request], int | None] | None = None
         self._faults: deque[tuple[str, int]] = deque()  # (kind, status)
         #: route name -> canned answers, used before the route's handler (``answer``).
         self._canned: dict[str, deque[Response]] = {}
@@ -281,6 +283,9 @@ class FakeServer:
         try:
             if self.down and not exempt:
                 return self.error_body(self.down, "FAULT", "the service is down (fake server switch)")
+            refused = self.refuse(request) if self.refuse is not None and not exempt else None
+            if refused:
+                return self.error_body(refused, "FAULT", "this item is refused (fake server switch)")
             if fault and fault[0] == "status":
                 return self.error_body(fault[1], "FAULT", "injected failure (fake server switch)")
             if fault and fault[0] == "malformed":
