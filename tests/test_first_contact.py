@@ -204,3 +204,25 @@ def test_health_asks_the_port_the_config_names(demo, syncd_cli):
 def test_health_without_listen_is_a_configuration_error(demo, syncd_cli):
     run = syncd_cli("health", "--config", demo)
     assert run.code == 2 and "[syncd].listen" in run.err
+
+
+def test_a_state_folder_the_service_user_cannot_write_is_named_even_when_tests_run_as_root(
+    tmp_path, demo, syncd_cli, monkeypatch
+):
+    """As root, a folder's mode does not stop a write: the access check is made to answer as for the
+    service user, so the message is seen whoever runs the suite."""
+    import syncd.preflight as preflight
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    write_config(demo, demo.read_text().replace('state = "syncd.db"', 'state = "ro/syncd.db"'))
+    real = os.access
+    monkeypatch.setattr(
+        preflight.os, "access", lambda p, mode: False if Path(p) == folder and mode & os.W_OK else real(p, mode)
+    )
+    for command in ("sync", "run", "check"):
+        run = syncd_cli(command, "--config", demo)
+        assert run.code == 2, command
+        assert f"[syncd].state: {folder / 'syncd.db'}: the folder {folder} is not writable" in run.err
+        assert "Traceback" not in run.err
+    assert not (folder / "syncd.db").exists()
