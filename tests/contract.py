@@ -53,6 +53,8 @@ class World:
     sources: list[tuple[str, Any]] | None = None
     #: The variable holding the credential, and the secret itself (None: no credential).
     credential: tuple[str, str] | None = None
+    #: The variable holds the secret itself (False: it names a file, whose path may be shown).
+    holds_secret: bool = True
     #: Make the service refuse the next write of one item; returns its id.
     refuse_one: Callable[[], str] | None = None
     #: The next ``n`` calls answer 429 (with Retry-After ``seconds``) or a 5xx.
@@ -169,7 +171,9 @@ class SourceContract:
         assert variable in message and secret not in message
         wrong = world.run(env={**env, variable: "wrong-" + secret[::-1]})
         shown = " ".join(e.message for e in wrong.errors)
-        assert wrong.exit_code == 1 and secret not in shown and secret[::-1] not in shown
+        assert wrong.exit_code == 1 and secret not in shown
+        if world.holds_secret:
+            assert secret[::-1] not in shown
 
     def test_check_answers_in_sentences(self, world: World) -> None:
         source = world.open()

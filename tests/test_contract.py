@@ -295,6 +295,7 @@ class TestSheetsContract(SourceContract):
                 snapshot=snapshot,
                 mutations=lambda: fake.writes,
                 credential=("GOOGLE_APPLICATION_CREDENTIALS", secret),
+                holds_secret=False,
                 storm=fake.storm,
                 burst=lambda n: fake.fail_next(n, 503),
                 break_it=break_it,
