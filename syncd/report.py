@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .config import ConfigError
 from .cycles import Cycle, elapsed
 from .evaluate import EvalSettings
 from .model import KPI, Evaluation, ItemError, KeyResult, Objective
@@ -574,7 +575,10 @@ def write_report(config: Config, *, now: datetime, output: str, only: Sequence[s
         sys.stdout.write(html)
         sys.stdout.flush()
     else:
-        _write_atomically(Path(output), html)
+        try:
+            _write_atomically(Path(output), html)
+        except OSError as e:
+            raise ConfigError([f"--output {output}: cannot write the page there: {e.strerror or e}"]) from None
     return report.exit_code
 
 

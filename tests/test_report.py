@@ -20,6 +20,7 @@ from syncd.evaluate import EvalSettings
 from syncd.model import Evaluation, KeyResult, Objective
 from syncd.report import Page, render, views_of
 from syncd.svg import sparkline
+from tests.conftest import write_config
 from tests.report_helpers import NOW, add_team_okrs, hooks, seed_history
 from tests.test_daemon import daemons  # noqa: F401 - a fixture
 
@@ -185,6 +186,8 @@ def test_exit_status_as_sync_a_missing_source_is_1_and_a_bad_now_is_2(demo, sync
     assert 'data-kpi-id="K01"' in html  # the other source is still on the page
     assert syncd("report", "--config", demo, "--now", "soon", "--output", out).code == 2
     assert syncd("report", "--config", demo, "--source", "nope", "--output", out).code == 2
+    bad = syncd("report", "--config", demo, "--now", NOW, "--output", demo.parent / "no" / "such" / "r.html")
+    assert bad.code == 2 and "--output" in bad.err and "cannot write the page there" in bad.err
 
 
 def test_source_limits_the_page_to_the_named_sources(demo, syncd):
@@ -303,3 +306,37 @@ def test_syncd_run_serves_the_page_at_root_from_its_last_passes_without_reading_
         assert TOKEN not in r.text and KEY not in r.text
         code, _ = d.stop()
         assert code == 0
+
+
+def test_the_live_page_keeps_a_failed_sources_last_items_shows_its_error_and_forgets_removed_sources(demo, tmp_path):
+    from syncd.config import load_config
+    from syncd.engine import SourceOutcome, SyncReport
+    from syncd.evaluate import evaluate
+    from syncd.model import KPI, ItemError, ReadResult
+    from syncd.report import LivePage
+    from syncd.state import SQLiteStore
+
+    config = load_config(demo)
+    now = datetime(2026, 11, 15, 9, tzinfo=UTC)
+    kpi = KPI(id="K1", name="Churn", value=3.0, direction="lower", green=2.0, red=4.0, source="company-kpis")
+
+    def report(outcome: str, kpis: list[KPI], errors: list[ItemError]) -> SyncReport:
+        return SyncReport(
+            now=now, dry_run=False, evaluation=evaluate(kpis, [], now=now), writes=[], errors=errors, api_calls={},
+            sources={"company-kpis": SourceOutcome("company-kpis", "csv", "kpis", outcome=outcome)},
+            items=ReadResult(kpis=kpis),
+        )  # fmt: skip
+
+    store = SQLiteStore(tmp_path / "s.db")
+    page = LivePage(config)
+    assert b"No KPIs on this page." in page.html()  # before any pass: a page, not an error
+    page.observe("company-kpis", report("ok", [kpi], []), store)
+    assert b'data-kpi-id="K1" data-status="amber"' in page.html()
+    page.observe("company-kpis", report("failed", [], [ItemError("company-kpis", "", "kpis.csv: not found")]), store)
+    html = page.html().decode()
+    assert 'data-kpi-id="K1"' in html and "kpis.csv: not found" in html and "failed" in html
+    page.configure(
+        load_config(write_config(tmp_path / "other.toml", '[[okrs]]\nname = "x"\ntype = "csv"\npath = "o.csv"\n'))
+    )
+    assert b'data-kpi-id="K1"' not in page.html()
+    store.close()
