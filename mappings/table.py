@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncd.diff import normalise_status, same
 from syncd.model import KPI, ItemError, KeyResult, Objective, Patch, ReadResult
@@ -64,8 +64,9 @@ _CADENCES = ("daily", "weekly", "monthly", "quarterly")
 _KINDS = ("metric", "milestone", "checklist")
 
 
-@dataclass(frozen=True)
-class CellWrite:
+class CellWrite(NamedTuple):
+    """One cell to set (a tuple: a first sync builds one per row)."""
+
     row: int  # 1-based, as people number rows
     col: int  # 0-based
     value: Any
@@ -223,7 +224,9 @@ class TableMapping:
         return written
 
     def _kpi(self, number: int, row: Sequence[Any], result: ReadResult) -> KPI | None:
-        name = _text(self._cell(row, "name"))
+        n = len(row)
+        c = {f: row[i] for f, i in self.columns.items() if i < n}  # the row's cells by field, once
+        name = _text(c.get("name"))
         if not name:
             result.errors.append(
                 ItemError(
@@ -235,10 +238,10 @@ class TableMapping:
             )
             return None
         problems: list[str] = []
-        value_raw = self._cell(row, "value")
+        value_raw = c.get("value")
         parsed = parse_number(value_raw, locale=self.locale)
         value_reason = None if parsed.value is not None else f"{self._where(number, 'value')}: {parsed.reason}"
-        direction_text = _text(self._cell(row, "direction")).casefold()
+        direction_text = _text(c.get("direction")).casefold()
         direction = _DIRECTIONS.get(direction_text)
         threshold_reason = None
         if not direction:
@@ -249,14 +252,14 @@ class TableMapping:
             )
         thresholds: dict[str, Any] = {}
         for name_ in ("green", "red"):
-            value, reason = parse_threshold(self._cell(row, name_), locale=self.locale)
+            value, reason = parse_threshold(c.get(name_), locale=self.locale)
             thresholds[name_] = value
             if value is None and threshold_reason is None:
                 threshold_reason = f"{self.headers[name_]} threshold at {self._where(number, name_)}: {reason}"
         # A bad Cadence or Updated cell does not make the value untrustworthy: the
         # KPI keeps its colour, and the cell is reported as a warning.
         notes: list[str] = []
-        cadence = _text(self._cell(row, "cadence")).casefold() or None
+        cadence = _text(c.get("cadence")).casefold() or None
         if cadence and cadence not in _CADENCES:
             notes.append(
                 f"{self._where(number, 'cadence')}: cadence {cadence!r} is not daily, weekly, monthly or "
@@ -265,9 +268,9 @@ class TableMapping:
             cadence = None
         updated = self._date(number, row, notes)
         result.errors.extend(ItemError(self.source, f"{self.source}:{name}", n) for n in notes)
-        unit = _text(self._cell(row, "unit")) or ("%" if _text(value_raw).endswith("%") else None)
+        unit = _text(c.get("unit")) or ("%" if _text(value_raw).endswith("%") else None)
         return KPI(
-            id=_text(self._cell(row, "id")) or f"{self.source}:{name}",
+            id=_text(c.get("id")) or f"{self.source}:{name}",
             name=name,
             value=parsed.value,
             value_reason=value_reason,
@@ -276,7 +279,7 @@ class TableMapping:
             green=thresholds["green"],
             red=thresholds["red"],
             threshold_reason=threshold_reason,
-            owner=_text(self._cell(row, "owner")) or None,
+            owner=_text(c.get("owner")) or None,
             cadence=cadence,  # type: ignore[arg-type]
             updated=updated,
             source=self.source,

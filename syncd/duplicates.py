@@ -15,20 +15,33 @@ __all__ = ["duplicate_warnings"]
 
 def duplicate_warnings(result: ReadResult) -> list[Warning]:
     """One warning per id (or KPI name) held by more than one item of the source."""
-    out: list[Warning] = []
+    keys: list[tuple[str, str]] = []
+    for k in result.kpis:
+        keys.append(("KPI id", k.id))
+        keys.append(("KPI name", k.name.strip()))
+    for o in result.objectives:
+        keys.append(("objective id", o.id))
+        keys.extend(("key result id", kr.id) for kr in o.key_results)
+    seen: set[tuple[str, str]] = set()
+    twice = {key for key in keys if key in seen or seen.add(key)}  # type: ignore[func-returns-value]
+    if not twice:
+        return []  # the common case: one pass over the ids, nothing else
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     names: dict[str, set[str]] = defaultdict(set)
     for k in result.kpis:
-        groups[("KPI id", k.id)].append(k.where)
-        groups[("KPI name", k.name.strip())].append(k.where)
-        names[k.name.strip()].add(k.id)
+        for key in (("KPI id", k.id), ("KPI name", k.name.strip())):
+            if key in twice:
+                groups[key].append(k.where)
+        if ("KPI name", k.name.strip()) in twice:
+            names[k.name.strip()].add(k.id)
     for o in result.objectives:
-        groups[("objective id", o.id)].append(o.where)
+        if ("objective id", o.id) in twice:
+            groups[("objective id", o.id)].append(o.where)
         for kr in o.key_results:
-            groups[("key result id", kr.id)].append(kr.where)
+            if ("key result id", kr.id) in twice:
+                groups[("key result id", kr.id)].append(kr.where)
+    out: list[Warning] = []
     for (what, ident), places in groups.items():
-        if len(places) < 2:
-            continue
         if what == "KPI name" and len(names[ident]) == 1:
             continue  # the same item: already warned about as one id
         shown = ", ".join(p or "?" for p in places[:5]) + (f" and {len(places) - 5} more" if len(places) > 5 else "")

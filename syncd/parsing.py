@@ -12,17 +12,16 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 __all__ = ["Parsed", "parse_number", "parse_percent_fraction", "parse_bool", "parse_date", "parse_threshold"]
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """A number, or ``None`` with the reason shown to the user."""
+class Parsed(NamedTuple):
+    """A number, or ``None`` with the reason shown to the user (a tuple: built per cell, so cheap)."""
 
     value: float | None
     reason: str | None = None
@@ -226,6 +225,8 @@ def _parse(raw: Any, locale: str | None) -> tuple[Parsed, bool]:
         return Parsed(None, "empty"), False
     if _PLAIN.fullmatch(text) and ("." not in text or not _decimal_comma(locale)):
         return Parsed(float(text)), False  # the common case, fast
+    if text[-1] == "%" and _PLAIN.fullmatch(text, 0, len(text) - 1) and ("." not in text or not _decimal_comma(locale)):
+        return Parsed(float(text[:-1])), True  # 99.6%, as common
     marker = _marker_reason(text)
     if marker:
         return Parsed(None, marker), False
@@ -295,6 +296,22 @@ def parse_date(raw: Any) -> date | datetime | None:
     Spreadsheet serial numbers are not dates here: only the caller knows the
     cell was date-formatted.
     """
+    if type(raw) is str:
+        return _parse_date_text(raw)  # a column repeats a handful of dates: cached
+    return _parse_date(raw)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_text(raw: str) -> date | datetime | None:
+    return _parse_date(raw)
+
+
+def _parse_date(raw: Any) -> date | datetime | None:
+    """Read an ISO 8601 date or date-time (``Z`` and offsets kept), or an API's date object.
+
+    Spreadsheet serial numbers are not dates here: only the caller knows the
+    cell was date-formatted.
+    """
     try:
         if isinstance(raw, (date, datetime)):
             return raw
@@ -322,6 +339,8 @@ def parse_threshold(raw: Any, *, locale: str | None = None) -> tuple[float | tup
     order. Gives ``(None, reason)`` when unreadable; never raises.
     """
     try:
+        if type(raw) is str and _PLAIN.fullmatch(raw) and ("." not in raw or not _decimal_comma(locale)):
+            return float(raw), None  # the common case, fast
         if isinstance(raw, (tuple, list)):
             if len(raw) != 2:
                 return None, f"a range needs two ends, got {_show(raw)}"

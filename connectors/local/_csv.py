@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Record", "UnterminatedQuote", "iter_records", "parse_records", "render_field"]
+__all__ = ["Record", "UnterminatedQuote", "iter_records", "parse_records", "record_at", "render_field"]
 
 
 class UnterminatedQuote(ValueError):
@@ -24,13 +23,30 @@ class UnterminatedQuote(ValueError):
         super().__init__(f"row {row} (line {line}) opens a quote in field {column} that is never closed")
 
 
-@dataclass
 class Record:
-    values: list[str] = field(default_factory=list)
-    #: (start, end) of each field's raw text, quotes included.
-    spans: list[tuple[int, int]] = field(default_factory=list)
-    #: Where the record's content ends (before its line ending).
-    end: int = 0
+    """One record: its values, and (computed when asked) where each field's text stands."""
+
+    __slots__ = ("values", "_spans", "start", "end")
+
+    def __init__(
+        self, values: list[str] | None = None, spans: list[tuple[int, int]] | None = None, start: int = 0, end: int = 0
+    ):
+        self.values = values if values is not None else []
+        self._spans = spans
+        #: Where the record starts in the text, and where its content ends (before its line ending).
+        self.start = start
+        self.end = end
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) of each field's raw text, quotes included."""
+        if self._spans is None:  # an unquoted line: fields are the values, one delimiter apart
+            spans, at = [], self.start
+            for v in self.values or [""]:
+                spans.append((at, at + len(v)))
+                at += len(v) + 1
+            self._spans = spans
+        return self._spans
 
 
 def _field_pattern(delimiter: str) -> re.Pattern[str]:
@@ -44,14 +60,28 @@ def parse_records(text: str, delimiter: str = ",") -> list[Record]:
     return list(iter_records(text, delimiter))
 
 
-def iter_records(text: str, delimiter: str = ",") -> Iterator[Record]:
-    """Records one at a time, so a read holds one row, not the whole table."""
+def iter_records(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Record]:
+    """Records one at a time, so a read holds one row, not the whole table.
+
+    A line without quotes (most of them) is split by ``str.split``; only a line
+    with a quote goes through the RFC 4180 tokenizer, which may run over lines.
+    """
     pattern = _field_pattern(delimiter)
-    i, n = 0, len(text)
+    i, n = start, len(text)
     row = 0
+    find = text.find
     while i < n:
-        record = Record()
         row += 1
+        j = find("\n", i)
+        if j < 0:
+            j = n
+        stop = j - 1 if j > i and text[j - 1] == "\r" else j
+        if find('"', i, stop) < 0 and find("\r", i, stop) < 0:
+            values = text[i:stop].split(delimiter) if stop > i else []
+            yield Record(values, None, i, stop)
+            i = j + 1
+            continue
+        record = Record(spans=[], start=i)
         while True:
             m = pattern.match(text, i)
             assert m is not None  # the bare branch matches the empty string
@@ -77,6 +107,17 @@ def iter_records(text: str, delimiter: str = ",") -> Iterator[Record]:
         if record.end == record.spans[0][0]:  # a blank line, as csv reads it
             record.values = []
         yield record
+
+
+def record_at(text: str, delimiter: str, start: int) -> Record:
+    """The record that starts at ``start`` (an offset a read kept): the write re-reads only these."""
+    j = text.find("\n", start)
+    if j < 0:
+        j = len(text)
+    stop = j - 1 if j > start and text[j - 1] == "\r" else j
+    if text.find('"', start, stop) < 0 and text.find("\r", start, stop) < 0:
+        return Record(text[start:stop].split(delimiter) if stop > start else [], None, start, stop)
+    return next(iter_records(text, delimiter, start))
 
 
 def render_field(value: Any, delimiter: str = ",") -> str:

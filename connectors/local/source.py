@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from syncd.mappings.table import TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import BaseSource, Role, SourceContext, SourceError
 
-from ._csv import Record, UnterminatedQuote, iter_records, render_field
+from ._csv import Record, UnterminatedQuote, iter_records, record_at, render_field
 
 __all__ = ["opener", "CsvFile", "XlsxFile", "open"]
 
@@ -117,6 +118,8 @@ class _LocalFile(BaseSource):
 
 
 class CsvFile(_LocalFile):
+    _starts: array[int] | None = None
+
     def _label(self, row: int, col: int) -> str:
         return f"{self.path.name} row {row}, column {col_letters(col)}"
 
@@ -157,7 +160,16 @@ class CsvFile(_LocalFile):
         data = self._load()
         self._digest = hashlib.sha256(data).hexdigest()
         _, text = self._decode(data)
-        return self._require_rows(self.mapping.read(r.values for r in self._records(text)))
+        # Where each record starts, kept for the write (8 bytes a row): the file is
+        # tokenised once, and the write re-reads only the records it changes.
+        self._starts = starts = array("q")
+
+        def values() -> Iterator[list[str]]:
+            for r in self._records(text):
+                starts.append(r.start)
+                yield r.values
+
+        return self._require_rows(self.mapping.read(values()))
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
         writes = self.mapping.cell_writes(patches)
@@ -166,14 +178,18 @@ class CsvFile(_LocalFile):
         data = self._load()
         self._check_unchanged(data)
         bom, text = self._decode(data)
-        records = list(self._records(text))
+        starts = self._starts if self._digest is not None else None
+        if starts is None:  # not read in this pass: tokenise it all
+            starts = array("q", (r.start for r in self._records(text)))
         by_row: dict[int, dict[int, Any]] = {}
         for w in writes:
             by_row.setdefault(w.row, {})[w.col] = w.value
         edits: list[tuple[int, int, int, str]] = []
+        d = self.config.delimiter
         for row, cells in by_row.items():
-            if row <= len(records):  # the file check above makes a vanished row unreachable
-                edits.extend(self._edits(records[row - 1], cells))
+            if row <= len(starts):  # the file check above makes a vanished row unreachable
+                record = record_at(text, d, starts[row - 1])
+                edits.extend(self._edits(record, cells))
         _replace_atomically(self.path, bom + _apply(text, edits).encode(self.config.encoding))
         self._digest = None
         return []
