@@ -252,26 +252,21 @@ def _key_result(
     elif clock is not None and clock.started and not clock.ended:
         if linked is not None:
             hist.followed.add(linked.id)
-        if kr.kind == "metric" and m.progress is not None:
-            _history_rules(kr, objective, result, m, cycle, hist, settings, warnings)  # type: ignore[arg-type]
+        points = hist.points.get(kr.id) if kr.kind == "metric" and m.progress is not None else None
+        if points:  # inlined: this runs for every key result of a running cycle
+            fc, last = forecast(points, kr.start, kr.target, m.progress, hist.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type,union-attr]
+            if fc is not None:
+                result.forecast = round(fc, 3)
+            if last is not None and last[1] == m.current and status != "done":
+                _check_in(kr, objective, m, last[0], hist.now_ts, settings, warnings)
     return result, m.progress
 
 
-def _history_rules(
-    kr: KeyResult, objective: Objective, result: KeyResultResult, m: _Measure, cycle: Cycle, hist: _History,
-    settings: EvalSettings, warnings: list[Warning],
+def _check_in(
+    kr: KeyResult, objective: Objective, m: _Measure, since: float, now_ts: float, settings: EvalSettings,
+    warnings: list[Warning],
 ) -> None:  # fmt: skip
-    """Forecast and check-in of a metric key result of a started, unended cycle."""
-    points = hist.points.get(kr.id)
-    if not points:
-        return
-    now_ts = hist.now_ts
-    fc, last = forecast(points, kr.start, kr.target, m.progress, now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
-    if fc is not None:
-        result.forecast = round(fc, 3)
-    if result.status == "done" or last is None or last[1] != m.current:
-        return
-    since = last[0]  # the pass that first recorded the current value
+    """``no_check_in``: the current value has not changed since the pass that first recorded it, at ``since``."""
     if now_ts - since >= settings.check_in_days * 86400:
         days = int((now_ts - since) // 86400)
         warnings.append(Warning(code="no_check_in", item=kr.id, message=(

@@ -43,13 +43,10 @@ def forecast(
     if not points:
         return None, None
     inv = 1.0 / (target - start)
-    n, sx, sy, sxx, sxy, first = 1, 0.0, progress_now, 0.0, 0.0, 0.0
-    last = None
-    for point in points:
-        ts, v = point
+    n, sx, sy, sxx, sxy, first = 1, 0.0, progress_now, 0.0, 0.0, 1.0
+    for ts, v in points:
         if ts >= now_ts:
             break  # not history yet
-        last = point
         if v is None or ts < since:
             continue
         x = ts - now_ts
@@ -58,13 +55,16 @@ def forecast(
             p = 0.0
         elif p > 1.0:
             p = 1.0
-        if n == 1:
+        if first > 0.0:
             first = x
         n += 1
         sx += x
         sy += p
         sxx += x * x
         sxy += x * p
+    last: tuple[float, float | None] | None = points[-1]
+    if last[0] >= now_ts:  # type: ignore[index]
+        last = next((point for point in reversed(points) if point[0] < now_ts), None)
     if n < MIN_POINTS or first > -MIN_SPAN_DAYS * _DAY:
         return None, last
     var = sxx - sx * sx / n
