@@ -314,7 +314,7 @@ def sync(
                 {kr.id: kr.current for o in evaluation.objectives for kr in o.key_results}, now
             )
             state.record_writes(written, now)
-            _record_outlines(state, objectives, outcomes)
+            _record_outlines(state, objectives, read_okrs)
             for name, outcome in outcomes.items():
                 if outcome.outcome == "read_only":
                     continue
@@ -374,13 +374,11 @@ def _redact_pass(
                 kr.reason = redact(kr.reason)
 
 
-def _record_outlines(state: StateStore, objectives: list[Objective], outcomes: dict[str, SourceOutcome]) -> None:
+def _record_outlines(state: StateStore, objectives: list[Objective], read: set[str]) -> None:
     """Keep each OKR source's objectives in outline (id, title, parent, cycle, the KPIs its key
     results follow) for the passes that do not read it: parents resolve across sources, and a
     key result in one source clears ``red_kpi_without_okr`` for a KPI read in another."""
-    outlines: dict[str, list[dict[str, Any]]] = {
-        n: [] for n, out in outcomes.items() if out.role == "okrs" and out.outcome == "ok"
-    }
+    outlines: dict[str, list[dict[str, Any]]] = {n: [] for n in read}  # read whole this pass
     for o in objectives:
         if o.source in outlines:
             krs = [[kr.kpi, kr.cycle] for kr in o.key_results if kr.kpi and kr.kpi.strip()]
