@@ -38,6 +38,7 @@ import httpx
 
 from .evaluate import colour_of
 from .http import Kind, RetryPolicy, Runtime, ServiceErrors, Transient
+from .leases import LeaseStop
 from .logs import Redactor, secret_values
 from .secrets import SecretError, read_secret
 from .source import Deferred, SourceError
@@ -128,8 +129,15 @@ class Alerts:
         runtime: Runtime | None = None,
         clock: Callable[[], float] = time.time,
         on_sent: Callable[[str, bool], None] | None = None,
+        leases: Any = None,
     ):
         self.store = store
+        #: Replicas (:class:`syncd.leases.Leases`): only the holder of the alert
+        #: sender's lease posts, and claims each message under that lease.
+        self.leases = leases
+        self._recovered_fence: int | None = None
+        self._claim_store: StateStore = store
+        self._sender_runtime: Runtime | None = None
         self.env = env
         self._clock = clock
         self._on_sent = on_sent
@@ -152,12 +160,14 @@ class Alerts:
 
     # -- recording ---------------------------------------------------------------------
 
-    def observe(self, report: Any) -> int:
-        """Record the colours of a pass; queue one message per alert for each change. Returns how many."""
+    def observe(self, report: Any, store: StateStore | None = None) -> int:
+        """Record the colours of a pass; queue one message per alert for each change. Returns how many.
+
+        ``store``: the pass's own (a replica's is fenced by the lease the pass ran under)."""
         on_change = [a for a in self.config.alerts if a.on_change]
         queued = 0
         when = report.now.isoformat()
-        with self.store.transaction() as db:
+        with (store or self.store).transaction() as db:
             for it in coloured_items(report.evaluation):
                 if it.colour is None:
                     continue  # no data is not a colour: keep the last one seen
@@ -212,7 +222,10 @@ class Alerts:
                 continue  # not yet, or more than a day late: wait for next week's
             year, week, _ = slot.isocalendar()
             key = f"{alert.name}|digest|{year}-W{week:02d}"
-            with self.store.transaction() as db:
+            store = self._sender_store()
+            if store is None:
+                return queued  # another replica sends the alerts
+            with store.transaction() as db:
                 if db.execute("SELECT 1 FROM alert_outbox WHERE key = ?", (key,)).fetchone():
                     continue
                 text = self._digest_text(db, alert.name, f"{year}-W{week:02d}", now)
@@ -234,9 +247,33 @@ class Alerts:
 
     # -- sending -----------------------------------------------------------------------
 
-    def recover(self) -> int:
-        """At start: rows cut off mid-post are not posted again (see the module's doc)."""
-        with self.store.transaction() as db:
+    def _sender_store(self) -> StateStore | None:
+        """The store the sender claims messages in; None when another replica is the sender."""
+        if self.leases is None:
+            return self.store
+        from .leases import ALERTS_GROUP
+
+        lease = self.leases.lease(ALERTS_GROUP)
+        if lease is None:
+            return None
+        store = self.store.fenced(lease)  # type: ignore[attr-defined]
+        self._sender_runtime = self.runtime.with_stop(LeaseStop(self.runtime.stop, lease))
+        if self._recovered_fence != lease.token:  # this replica just became the sender
+            self.recover(store)
+            self._recovered_fence = lease.token
+        return store
+
+    def _guard(self) -> str | None:
+        """Why no post may start now (syncd stopping, or the sender's lease gone), or None."""
+        if self._stop.is_set():
+            return "syncd is stopping"
+        runtime = self._sender_runtime or self.runtime
+        return runtime.stop.reason() if runtime.stop.is_set() else None
+
+    def recover(self, store: StateStore | None = None) -> int:
+        """At start (or on becoming the replica that sends): rows cut off mid-post are not
+        posted again (see the module's doc)."""
+        with (store or self.store).transaction() as db:
             rows = db.execute("SELECT key, alert FROM alert_outbox WHERE state = 'sending'").fetchall()
             db.execute(
                 "UPDATE alert_outbox SET state = 'unknown', last_error = ? WHERE state = 'sending'",
@@ -256,7 +293,8 @@ class Alerts:
         return len(rows)
 
     def start(self) -> None:
-        self.recover()
+        if self.leases is None:
+            self.recover()
         self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
         self._thread.start()
 
@@ -279,7 +317,10 @@ class Alerts:
     def flush(self) -> float:
         """Post every pending message that is due; return seconds until the next one is."""
         now = self._clock()
-        with self.store.transaction() as db:
+        store = self._sender_store()
+        if store is None:
+            return 1.0  # another replica sends; look again soon (it may die)
+        with store.transaction() as db:
             rows = db.execute(
                 "SELECT key, alert, kind, body, attempts, next_try FROM alert_outbox "
                 "WHERE state = 'pending' ORDER BY created, key"
@@ -296,13 +337,17 @@ class Alerts:
             if url is None:
                 self._warn_once(name, alert)
                 continue
-            retry_in = self._send_one(key, name, kind, body, attempts, url)
+            retry_in = self._send_one(key, name, kind, body, attempts, url, store)
             if retry_in is not None:
                 wait = min(wait, retry_in)
         return max(wait, 0.05)
 
-    def _send_one(self, key: str, name: str, kind: str, body: str, attempts: int, url: str) -> float | None:
+    def _send_one(
+        self, key: str, name: str, kind: str, body: str, attempts: int, url: str, store: StateStore | None = None
+    ) -> float | None:
         """Post one row; return seconds until its next try when it must be tried again."""
+        store = store or self.store
+        self._claim_store = store  # where this message is marked, under the sender's lease with replicas
         try:
             with httpx.Client(timeout=self.timeout) as client:  # built before anything is marked
                 self._post(client, url, body, key, name)
@@ -322,10 +367,14 @@ class Alerts:
             )
             return None
         except (Deferred, SourceError, AlertError) as e:
+            if isinstance(e, Deferred) and self._guard():
+                # Stopped before an attempt (syncd stopping, or the sender's lease gone): not posted, and
+                # pending already, for whichever replica sends now.
+                return None
             attempts += 1
             retry_in = e.retry_after if isinstance(e, Deferred) else min(2.0**attempts, 300.0)
             final = attempts >= MAX_ATTEMPTS or isinstance(e, AlertError)
-            with self.store.transaction() as db:
+            with store.transaction() as db:
                 db.execute(
                     "UPDATE alert_outbox SET state = ?, next_try = ?, last_error = ? WHERE key = ?",
                     ("failed" if final else "pending", self._clock() + retry_in, self.redact(str(e)), key),
@@ -342,7 +391,7 @@ class Alerts:
                 extra={"alert": name, "kind": kind},
             )
             return None if final else retry_in
-        with self.store.transaction() as db:
+        with store.transaction() as db:
             db.execute(
                 "UPDATE alert_outbox SET state = 'sent', sent = ?, last_error = NULL WHERE key = ?",
                 (datetime.now(UTC).isoformat(), key),
@@ -353,7 +402,7 @@ class Alerts:
         return None
 
     def _set(self, key: str, state: str, *, last_error: str | None = None, attempt: bool = False) -> None:
-        with self.store.transaction() as db:
+        with self._claim_store.transaction() as db:
             db.execute(
                 "UPDATE alert_outbox SET state = ?, attempts = attempts + ?, last_error = COALESCE(?, last_error) "
                 "WHERE key = ?",
@@ -430,7 +479,8 @@ class Alerts:
                 )
             raise AlertError(str(errors.refused(r.status_code, r.text, f"alert {name}")))
 
-        self.runtime.call(once, policy=self.policy, service="webhook", what=f"alert {name}")
+        # With replicas, under the sender's lease: no post once this replica cannot prove it holds it.
+        (self._sender_runtime or self.runtime).call(once, policy=self.policy, service="webhook", what=f"alert {name}")
 
     # -- messages ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import signal
 import sys
 import time
@@ -25,10 +26,11 @@ from .http import Runtime, StopToken
 from .lock import LockError, hold
 from .logs import Redactor, redact_data, secret_values, setup_logging
 from .observe import HealthServer, Metrics
+from .pgstate import LeaseLost
 from .registry import Registry
 from .report import LivePage
 from .scheduler import PassResult, Scheduler, Slot
-from .state import open_store
+from .state import StateStore, open_store
 
 __all__ = ["run", "status", "Daemon", "STOP_GRACE"]
 
@@ -92,6 +94,10 @@ class Daemon:
         self._stopping: str | None = None
         self._reload = False
         self._next_digest_check = 0.0
+        #: Replicas (PostgreSQL state): this one's leases; None with SQLite.
+        self.leases: Any = None
+        self.group_of: dict[str, str] = {}
+        self._taken: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -100,7 +106,23 @@ class Daemon:
         from .preflight import open_state
 
         self.store = open_state(config)  # a ConfigError naming [syncd].state when it cannot be opened
-        self.alerts = Alerts(config, self.store, self.env, runtime=self.runtime, on_sent=self._on_alert)
+        if config.state_dsn:
+            from .leases import Leases, credential_groups
+
+            groups = credential_groups(config, self.env)
+            self._set_groups(groups)
+            ttl = config.syncd.lease_ttl.total_seconds()
+            shortest = min((i for _, _, i in self._sources(config)), default=ttl)
+            self.leases = Leases(
+                self.store,  # type: ignore[arg-type]
+                ttl,
+                groups,
+                period=max(0.1, min(ttl / 4, 5.0, shortest)),
+                on_change=self._on_leases,
+            )
+        self.alerts = Alerts(
+            config, self.store, self.env, runtime=self.runtime, on_sent=self._on_alert, leases=self.leases
+        )
         self.page.seed(self.store.last_runs())
         server: HealthServer | None = None
         if config.syncd.listen:
@@ -135,9 +157,19 @@ class Daemon:
             "syncd started (pid %d): %d source(s), state %s",
             os.getpid(),
             len(self.scheduler.slots),
-            config.state_path,
+            getattr(self.store, "shown", config.state_path),
             extra={"event": "started", "pid": os.getpid()},
         )
+        if self.leases is not None:
+            self.leases.start()
+            log.info(
+                "replica %s: leases of %d credential group(s), %.0fs each; holding %s",
+                self.leases.replica,
+                len(self.leases.groups),
+                self.leases.ttl,
+                ", ".join(self.leases.held()) or "none yet",
+                extra={"event": "replica", "replica": self.leases.replica},
+            )
         try:
             self._loop()
         finally:
@@ -153,6 +185,7 @@ class Daemon:
             if self._reload:
                 self._reload = False
                 self.reload()
+            self._run_taken()
             delay = self.scheduler.tick()
             self._check_digest()
             wake.wait(min(delay, _SIGNAL_POLL))
@@ -175,6 +208,12 @@ class Daemon:
                 extra={"event": "interrupted"},
             )
         self.alerts.stop(timeout=2.0)
+        if self.leases is not None:
+            self.leases.stop()
+            # Released now, another replica takes over at once; a group whose pass is still running keeps
+            # its lease until it expires (a call of that pass may still be in flight).
+            keep = {self.group_of.get(name) for name in busy}
+            self.leases.release([g for g in self.leases.held() if g not in keep])
         if server is not None:
             server.close()
         if not busy:
@@ -215,6 +254,12 @@ class Daemon:
             log.warning("[syncd].listen changed: it takes effect at the next restart")
         self.runtime = self.runtime.reloaded(new)  # new limits and policy; the pacers stay if the limits did
         self.redactor.add(secret_values(new, self.env))
+        if self.leases is not None:
+            from .leases import credential_groups
+
+            groups = credential_groups(new, self.env)
+            self._set_groups(groups)
+            self.leases.set_groups(groups)
         self.config = new
         self.alerts.runtime = self.runtime
         self.alerts.reconfigure(new)
@@ -232,6 +277,45 @@ class Daemon:
             (role, cfg, max(config.interval_of(cfg).total_seconds(), _MIN_INTERVAL)) for role, cfg in config.sources()
         ]
 
+    # -- replicas ----------------------------------------------------------------------
+
+    def _set_groups(self, groups: dict[str, list[str]]) -> None:
+        self.group_of = {name: group for group, names in groups.items() for name in names}
+
+    def _on_leases(self, taken: list[str], lost: list[str]) -> None:
+        """From the lease thread: the sources of groups just taken run at the next tick."""
+        self.metrics.leases_held.set(len(self.leases.held()))
+        if taken:
+            self._taken.put(taken)
+            self.scheduler.wake.set()
+
+    def _run_taken(self) -> None:
+        while True:
+            try:
+                groups = self._taken.get_nowait()
+            except queue.Empty:
+                return
+            names = [n for n, g in self.group_of.items() if g in groups]
+            self.scheduler.run_soon(names)
+            for name in names:  # the new holder's view of its failures
+                slot = self.scheduler.slots.get(name)
+                if slot is not None:
+                    slot.failures = self.store.failures_in_a_row(name)
+
+    def _pass_store(self, name: str) -> tuple[StateStore | None, Runtime, str | None]:
+        """The store a pass of ``name`` records in (fenced by its lease) and the runtime its calls go
+        through (stopped once the lease is not provably held), or why it must not run here."""
+        if self.leases is None:
+            return self.store, self.runtime, None
+        from .leases import LeaseStop
+
+        group = self.group_of.get(name, "")
+        lease = self.leases.lease(group)
+        if lease is None:
+            return None, self.runtime, f"another replica holds the lease on {group}"
+        runtime = self.runtime.with_stop(LeaseStop(self.stop_calls, lease))
+        return self.store.fenced(lease), runtime, None  # type: ignore[attr-defined]
+
     # -- one pass ----------------------------------------------------------------------
 
     def _pass(self, slot: Slot) -> PassResult:
@@ -239,16 +323,27 @@ class Daemon:
 
         config, name = self.config, slot.name
         now = datetime.now(UTC)
+        store, runtime, standby = self._pass_store(name)
+        if store is None:
+            return PassResult("standby", reason=standby or "")
+        remote: list[str] = []
+        if self.leases is not None:  # KPI sources another replica holds: their last pass, from the state
+            held = set(self.leases.held())
+            remote = [c.name for r, c in config.sources() if r == "kpis" and self.group_of.get(c.name) not in held]
         log.debug("pass of %s started", name, extra={"event": "pass_started", "source": name})
         try:
             report = sync(
                 config,
                 now=now,
                 registry=self.registry,
-                runtime=self.runtime,
+                runtime=runtime,
                 sources=[(slot.role, slot.cfg)],
-                state=self.store,
+                state=store,
+                feeders_from_state=remote,
             )
+        except LeaseLost as e:
+            log.warning("source %s: %s", name, e, extra={"event": "pass", "source": name, "outcome": "lease_lost"})
+            return PassResult("standby", reason=str(e))
         except Exception as e:  # noqa: BLE001 - a bug in one source's pass fails that source only
             reason = self.redactor(f"internal error: {type(e).__name__}: {e}")
             log.error(
@@ -258,7 +353,7 @@ class Daemon:
                 exc_info=True,
                 extra={"event": "pass", "source": name, "outcome": "failed"},
             )
-            self._record_crash(name, slot.cfg.type, now, reason)
+            self._record_crash(store, name, slot.cfg.type, now, reason)
             self.metrics.record_outcome(name, "failed", time.time())
             return PassResult("failed", reason=reason)
         out = report.sources[name]
@@ -271,8 +366,10 @@ class Daemon:
         if out.outcome == "ok":
             self.last_success[name] = datetime.fromtimestamp(ended, UTC).isoformat(timespec="seconds")
         try:
-            self.alerts.observe(report)
+            self.alerts.observe(report, store)
             self.metrics.alerts_pending.set(self.alerts.pending())
+        except LeaseLost as e:
+            log.warning("alerts: the colours of %s are not recorded: %s", name, e)
         except Exception:  # noqa: BLE001
             log.exception("alerts: could not record the colours of %s", name)
         fields = {
@@ -298,9 +395,9 @@ class Daemon:
             log.warning("source %s: partial (work left for the next pass): %s", name, reason, extra=fields)
         return PassResult(out.outcome, out.retry_after, reason=reason)
 
-    def _record_crash(self, name: str, service: str, now: datetime, reason: str) -> None:
+    def _record_crash(self, store: StateStore, name: str, service: str, now: datetime, reason: str) -> None:
         try:
-            self.store.record_run(
+            store.record_run(
                 name,
                 started=now,
                 now=now,
@@ -373,15 +470,46 @@ class Daemon:
             }
             if slot.failures >= limit:
                 reasons.append(f"source {slot.name} failed {slot.failures} passes in a row (unhealthy after {limit})")
+        replicas = self._replicas(sources)
+        if replicas and not replicas["state_reachable"]:
+            reasons.append("the PostgreSQL state store cannot be reached; retrying")
         ok = not reasons
         failing = [n for n, s in sources.items() if s["failures_in_a_row"] >= limit]
-        return ok, {
+        out = {
             "status": "ok" if ok else "unhealthy",
             "reasons": reasons,
             "failing": failing,
             "scheduler": {"alive": alive, "seconds_since_tick": round(age, 1)},
             "unhealthy_after": limit,
             "sources": sources,
+        }
+        if replicas:
+            out["replica"] = replicas
+        return ok, out
+
+    def _replicas(self, sources: dict[str, Any]) -> dict[str, Any] | None:
+        """Which replica holds which sources (PostgreSQL state), as this replica last saw the lease table."""
+        if self.leases is None:
+            return None
+        held = set(self.leases.held())
+        table = {row["group"]: row for row in self.leases.snapshot}
+        for name, entry in sources.items():
+            group = self.group_of.get(name, "")
+            row = table.get(group)
+            entry["group"] = group
+            entry["held_here"] = group in held
+            entry["held_by"] = self.leases.replica if group in held else row["replica"] if row and row["live"] else None
+        return {
+            "id": self.leases.replica,
+            "host": self.leases.host,
+            "pid": self.leases.pid,
+            "state_reachable": self.leases.reachable,
+            "leases_held": sorted(held),
+            "lease_ttl": self.leases.ttl,
+            "leases": [
+                {k: row[k] for k in ("group", "replica", "fence", "sources", "expires_in", "live")}
+                for row in self.leases.snapshot
+            ],
         }
 
 
@@ -391,7 +519,7 @@ class Daemon:
 def status(config: Config, *, fmt: str = "text") -> int:
     """Print the last pass of each source from the state store; touches no service."""
     path = config.state_path
-    pid = _holder(path)
+    pid = None if config.state_dsn else _holder(path)
     data: dict[str, Any] = {
         "state": str(path),
         "service": {"running": pid is not None, "pid": pid},
@@ -401,12 +529,24 @@ def status(config: Config, *, fmt: str = "text") -> int:
     if config.state_dsn or path.exists():
         store = open_store(config, readonly=True)
         try:
+            holders: dict[str, str] = {}
+            if config.state_dsn:
+                from .leases import lease_table
+
+                data["state"] = getattr(store, "shown", config.state_dsn)
+                leases = [row for row in lease_table(store) if row["live"]]  # type: ignore[arg-type]
+                replicas = sorted({row["replica"] for row in leases})
+                data["service"] = {"running": bool(replicas), "pid": None, "replicas": replicas}
+                data["leases"] = leases
+                holders = {name: row["replica"] for row in leases for name in row["sources"]}
             runs = {r["source"]: r for r in store.last_runs()}
             names = [cfg.name for _, cfg in config.sources()]
             for name in names + sorted(set(runs) - set(names)):
                 entry = {"source": name, "outcome": "never run", **runs.get(name, {})}
                 entry["failures_in_a_row"] = store.failures_in_a_row(name)
                 entry["configured"] = name in names
+                if config.state_dsn:
+                    entry["held_by"] = holders.get(name) or None
                 data["sources"].append(entry)
             data["alerts"] = store.alert_counts()
         finally:
@@ -441,8 +581,11 @@ def _holder(state_path: Path) -> int | None:
 
 def _print_status(data: dict[str, Any], out: Any) -> None:
     service = f"running (pid {data['service']['pid']})" if data["service"]["running"] else "not running"
+    if "replicas" in data["service"]:
+        n = len(data["service"]["replicas"])
+        service = f"{n} replica(s) running ({', '.join(data['service']['replicas'])})" if n else "no replica running"
     print(f"syncd status: state {data['state']}; service {service}", file=out)
-    if not Path(data["state"]).exists():
+    if "leases" not in data and not Path(data["state"]).exists():
         print("no pass recorded yet (start `syncd run`, or run `syncd sync`)", file=out)
     width = max((len(s["source"]) for s in data["sources"]), default=0)
     for s in data["sources"]:
@@ -456,6 +599,8 @@ def _print_status(data: dict[str, Any], out: Any) -> None:
             line += f"; failed {s['failures_in_a_row']} passes in a row"
         if not s.get("configured", True):
             line += "  (no longer in the config)"
+        if "held_by" in s:
+            line += f"  [synced by {s['held_by']}]" if s["held_by"] else "  [no replica holds it]"
         print(line, file=out)
         for err in s.get("errors", [])[:5]:
             print(f"      error: {err}", file=out)

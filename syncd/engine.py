@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,7 @@ from .config import Config, ConfigError
 from .diff import desired_patches
 from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
-from .http import STOPPING, Runtime
+from .http import Runtime
 from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, KeyResult, Objective, Patch, ReadResult, Warning
 from .registry import Registry
@@ -32,6 +32,9 @@ from .state import StateStore, open_store
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
 log = logging.getLogger("syncd.engine")
+
+#: The cache key under which a shared store keeps a KPI source's last KPIs.
+_SHARED_KPIS = "kpis:last_pass"
 
 
 @contextmanager
@@ -180,6 +183,7 @@ def sync(
     env: Mapping[str, str] | None = None,
     state: StateStore | None = None,
     sources: Sequence[tuple[str, Any]] | None = None,
+    feeders_from_state: Collection[str] = (),
 ) -> SyncReport:
     """Run one pass over the configured (or given) sources.
 
@@ -187,7 +191,9 @@ def sync(
     policy, stop token) is the composition root's, else one for this pass.
     ``sources`` overrides the selection (the daemon syncs one source at a time);
     ``state`` lets the daemon keep one store open. A dry run opens the store
-    read-only and writes nothing anywhere.
+    read-only and writes nothing anywhere. ``feeders_from_state`` names KPI
+    sources another replica holds: their KPIs come from that replica's last
+    pass (kept in a shared store), so this one makes no call with their credential.
     """
     started = time.monotonic()
     wall_started = datetime.now(now.tzinfo)
@@ -224,6 +230,12 @@ def sync(
             outcome = outcomes[cfg.name] = SourceOutcome(cfg.name, cfg.type, role)
             if cfg.name in feeder_names:
                 outcome.outcome = "read_only"
+                if cfg.name in feeders_from_state:
+                    kept = state.get(cfg.name, _SHARED_KPIS) or []
+                    kpis.extend(KPI.model_validate(k) for k in kept)  # type: ignore[attr-defined]
+                    outcome.items = len(kept)  # type: ignore[arg-type]
+                    outcome.notes.append("KPIs from the last pass of the replica that holds this source")
+                    continue
             try:
                 source = openers.open(role, cfg)  # type: ignore[arg-type]
                 open_sources[cfg.name] = source
@@ -297,8 +309,8 @@ def sync(
                 if dry_run:
                     written.extend(source_patches)
                 continue
-            if runtime.stop.is_set():  # SIGTERM: a write in flight finishes, no new one starts
-                _fail(outcome, errors, STOPPING, "partial")
+            if runtime.stop.is_set():  # SIGTERM, or the lease not held: a write in flight finishes, no new one starts
+                _fail(outcome, errors, runtime.stop.reason(), "partial")
                 continue
             written.extend(_write(open_sources[name], source_patches, outcome, errors))
         if not dry_run:  # sources that batch across sources of one service send now
@@ -315,6 +327,14 @@ def sync(
             )
             state.record_writes(written, now)
             _record_outlines(state, objectives, read_okrs)
+            if getattr(state, "shared", False):  # replicas: what an OKR pass elsewhere reads instead of calling
+                for name, outcome in outcomes.items():
+                    if outcome.role == "kpis" and outcome.outcome == "ok" and name not in feeder_names:
+                        state.put(
+                            name,
+                            _SHARED_KPIS,
+                            [k.model_dump(mode="json", exclude={"ref", "written"}) for k in kpis if k.source == name],
+                        )
             for name, outcome in outcomes.items():
                 if outcome.outcome == "read_only":
                     continue

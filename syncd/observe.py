@@ -86,6 +86,9 @@ class Metrics:
         )
         self.alerts_pending = Gauge("syncd_alerts_pending", "Alerts waiting to be sent.", registry=r)
         self.heartbeat = Gauge("syncd_scheduler_heartbeat_timestamp_seconds", "Last tick of the scheduler.", registry=r)
+        self.leases_held = Gauge(
+            "syncd_leases_held", "Credential groups whose lease this replica holds (PostgreSQL state).", registry=r
+        )
         from . import __version__
 
         Info("syncd_build", "The running syncd.", registry=r).info({"version": __version__})

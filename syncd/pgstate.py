@@ -106,6 +106,8 @@ class _PgDb:
 class PostgresStore(SQLStore):
     """The store in PostgreSQL, over a small connection pool (thread-safe)."""
 
+    shared = True
+
     def __init__(self, dsn: str, *, readonly: bool = False, connect_timeout: float = 10.0, pool_size: int = 4):
         import psycopg
         from psycopg_pool import ConnectionPool
@@ -136,6 +138,7 @@ class PostgresStore(SQLStore):
                 configure=configure,
                 check=ConnectionPool.check_connection,
                 reconnect_timeout=0,
+                timeout=5.0,  # waiting for a connection: a lost server fails the call soon, and it is retried
                 open=False,
                 name="syncd-state",
             )

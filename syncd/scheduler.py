@@ -143,6 +143,13 @@ class Scheduler:
         self.slots[name].due = self._clock() + seconds
         self.wake.set()
 
+    def run_soon(self, names: Iterable[str]) -> None:
+        """Start these sources' passes at the next tick (a replica just took their lease)."""
+        for name in names:
+            slot = self.slots.get(name)
+            if slot is not None and not slot.running:
+                self._set_next(slot, 0.0)
+
     # -- the loop --------------------------------------------------------------------
 
     def tick(self) -> float:
@@ -197,7 +204,8 @@ class Scheduler:
             slot.running = False
             slot.passes += 1
             slot.last_outcome = result.outcome
-            slot.failures = slot.failures + 1 if result.outcome == "failed" else 0
+            if result.outcome != "standby":  # standby: another replica holds its lease
+                slot.failures = slot.failures + 1 if result.outcome == "failed" else 0
             if self.slots.get(slot.name) is not slot:
                 continue  # removed (or replaced) while it ran
             delay = next_delay(

@@ -193,6 +193,8 @@ class SQLStore:
     """
 
     readonly: bool = False
+    #: Shared by replicas (PostgreSQL): a pass keeps what other replicas' passes read from it.
+    shared: bool = False
 
     def close(self) -> None:
         raise NotImplementedError

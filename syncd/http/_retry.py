@@ -24,7 +24,7 @@ import tenacity
 
 from syncd.source import Deferred, SourceError
 
-from ._stop import STOPPING, StopToken
+from ._stop import StopToken
 
 __all__ = ["Transient", "RetryPolicy", "RetryListener", "Acquirer", "call", "parse_retry_after"]
 
@@ -127,7 +127,7 @@ def call(
 
     def check_stop() -> None:
         if stop is not None and stop.is_set():
-            raise Deferred(STOPPING, retry_after=0)
+            raise Deferred(stop.reason(), retry_after=0)
 
     def attempt() -> T:
         check_stop()

@@ -8,6 +8,7 @@ limits are unchanged, the pacers). The engine hands it to every source in its
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -55,6 +56,13 @@ class Runtime:
             with self._lock:
                 new._pacers = dict(self._pacers)
         return new
+
+    def with_stop(self, stop: StopToken) -> Runtime:
+        """This runtime (the same pacers, policy and listeners) under another stop token: a
+        replica's pass runs under one that also stops it once its lease is not provably held."""
+        view = copy.copy(self)
+        view.stop = stop
+        return view
 
     def pacer(self, service: str, credential: str, limit: float, period: float = 1.0) -> Pacer:
         """The pacer shared by every source using ``credential`` on ``service``.

@@ -32,3 +32,7 @@ class StopToken:
     def wait(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the token is set meanwhile."""
         self._event.wait(seconds)
+
+    def reason(self) -> str:
+        """Why no call may start (what a pass stopped by it reports)."""
+        return STOPPING
