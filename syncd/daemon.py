@@ -295,12 +295,11 @@ class Daemon:
                 groups = self._taken.get_nowait()
             except queue.Empty:
                 return
-            names = [n for n, g in self.group_of.items() if g in groups]
-            self.scheduler.run_soon(names)
-            for name in names:  # the new holder's view of its failures
+            for name in [n for n, g in self.group_of.items() if g in groups]:
                 slot = self.scheduler.slots.get(name)
                 if slot is not None:
-                    slot.failures = self.store.failures_in_a_row(name)
+                    slot.failures = self.store.failures_in_a_row(name)  # the new holder's view of its failures
+                    self.scheduler.run_soon(name)
 
     def _pass_store(self, name: str) -> tuple[StateStore | None, Runtime, str | None]:
         """The store a pass of ``name`` records in (fenced by its lease) and the runtime its calls go
@@ -444,13 +443,25 @@ class Daemon:
         """/readyz: alive, every source has completed a pass since the start, and none failed its last."""
         alive, body = self.live()
         reasons = list(body["reasons"])
+        held = set(self.leases.held()) if self.leases is not None else None
         for slot in list(self.scheduler.slots.values()):
-            if slot.last_outcome is None:
+            if held is not None and self.group_of.get(slot.name) not in held:
+                continue  # another replica syncs it: this one stands by, ready to take over
+            if slot.last_outcome in (None, "standby"):
                 reasons.append(f"source {slot.name} has not completed a pass yet")
             elif slot.last_outcome == "failed":
                 reasons.append(f"source {slot.name} failed its last pass")
         ok = not reasons
-        return ok, {"status": "ready" if ok else "not_ready", "reasons": reasons}
+        out: dict[str, Any] = {"status": "ready" if ok else "not_ready", "reasons": reasons}
+        if self.leases is not None:
+            if not self.leases.reachable:
+                ok = False
+                out["status"] = "not_ready"
+                reasons.append("the PostgreSQL state store cannot be reached; retrying")
+            sources: dict[str, Any] = {name: {} for name in self.scheduler.slots}
+            out["replica"] = self._replicas(sources)
+            out["sources"] = sources
+        return ok, out
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """/healthz: alive and no source failing ``[syncd].unhealthy_after`` passes in a row."""

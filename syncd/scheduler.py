@@ -143,13 +143,6 @@ class Scheduler:
         self.slots[name].due = self._clock() + seconds
         self.wake.set()
 
-    def run_soon(self, names: Iterable[str]) -> None:
-        """Start these sources' passes at the next tick (a replica just took their lease)."""
-        for name in names:
-            slot = self.slots.get(name)
-            if slot is not None and not slot.running:
-                self._set_next(slot, 0.0)
-
     # -- the loop --------------------------------------------------------------------
 
     def tick(self) -> float:

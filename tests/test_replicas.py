@@ -163,6 +163,9 @@ def test_two_replicas_sigkill_the_leaseholder_mid_pass_the_other_takes_over_and_
     assert standby["status"] == "ok" and standby["replica"]["leases_held"] == []
     assert {s["held_by"] for s in standby["sources"].values()} == {f"{socket.gethostname()}:{first.pid}"}
     assert second.passes("okr-board") == 0 and second.passes("kpis") == 0
+    ready = second.get("/readyz")  # standing by is ready: it takes over when the holder goes
+    assert ready.status_code == 200, ready.text
+    assert {s["held_by"] for s in ready.json()["sources"].values()} == {f"{socket.gethostname()}:{first.pid}"}
 
     # A colour change; then SIGKILL while the board's pass is under way (the fake answers slowly).
     for folder in ("a", "b"):
