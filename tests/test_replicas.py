@@ -154,10 +154,10 @@ def test_two_replicas_sigkill_the_leaseholder_mid_pass_the_other_takes_over_and_
     env = _env(hook)
     first = daemons(_config(tmp_path / "a", pg_dsn, fake, board), env)
     assert _poll(lambda: _holds_all(first), timeout=15), first.log_text()[-3000:]
-    first.wait_passes("okr-board", 1)
-    first.wait_passes("kpis", 2)
+    first.wait_passes("okr-board", 1, timeout=30)
+    first.wait_passes("kpis", 2, timeout=30)
     second = daemons(_config(tmp_path / "b", pg_dsn, fake, board), env)
-    second.event("replica")
+    second.event("replica", timeout=40)
     # The second one stands by: it holds nothing, and says who does.
     standby = _poll(lambda: (h := _health(second)).get("replica", {}).get("leases") and h, timeout=10)
     assert standby["status"] == "ok" and standby["replica"]["leases_held"] == []
@@ -230,7 +230,7 @@ def test_three_replicas_one_holder_per_group_and_passes_carry_the_fencing_number
     env = _env(hook)
     replicas = [daemons(_config(tmp_path / f"r{i}", pg_dsn, fake, board), env) for i in range(3)]
     for d in replicas:
-        d.event("replica")
+        d.event("replica", timeout=40)
     holder = _poll(lambda: next((d for d in replicas if _taken(d) and _holds_any(d)), None), timeout=15)
     assert holder is not None
     _poll(lambda: holder.passes("okr-board") >= 2, timeout=15)
