@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from .config import Config, ConfigError
@@ -35,6 +35,29 @@ log = logging.getLogger("syncd.engine")
 
 #: The cache key under which a shared store keeps a KPI source's last KPIs.
 _SHARED_KPIS = "kpis:last_pass"
+_KEPT_FIELDS = (
+    "id", "name", "value", "value_reason", "unit", "direction", "green", "red", "threshold_reason",
+    "owner", "cadence", "source", "where", "problems",
+)  # fmt: skip
+
+
+def _kpi_to_json(k: KPI) -> dict[str, Any]:
+    """What another replica's OKR pass needs of a KPI (never its write handle)."""
+    out = {f: getattr(k, f) for f in _KEPT_FIELDS}
+    out["updated"] = k.updated.isoformat() if k.updated is not None else None
+    return out
+
+
+def _kpi_from_json(d: dict[str, Any]) -> KPI:
+    values = {f: d.get(f) for f in _KEPT_FIELDS if f in d}
+    for band in ("green", "red"):
+        if isinstance(values.get(band), list):
+            values[band] = tuple(values[band])
+    values["problems"] = list(values.get("problems") or [])
+    updated = d.get("updated")
+    if isinstance(updated, str):
+        values["updated"] = datetime.fromisoformat(updated) if "T" in updated else date.fromisoformat(updated)
+    return KPI(**values)
 
 
 @contextmanager
@@ -232,7 +255,7 @@ def sync(
                 outcome.outcome = "read_only"
                 if cfg.name in feeders_from_state:
                     kept = state.get(cfg.name, _SHARED_KPIS) or []
-                    kpis.extend(KPI.model_validate(k) for k in kept)  # type: ignore[attr-defined]
+                    kpis.extend(_kpi_from_json(k) for k in kept)  # type: ignore[attr-defined]
                     outcome.items = len(kept)  # type: ignore[arg-type]
                     outcome.notes.append("KPIs from the last pass of the replica that holds this source")
                     continue
@@ -333,7 +356,7 @@ def sync(
                         state.put(
                             name,
                             _SHARED_KPIS,
-                            [k.model_dump(mode="json", exclude={"ref", "written"}) for k in kpis if k.source == name],
+                            [_kpi_to_json(k) for k in kpis if k.source == name],
                         )
             for name, outcome in outcomes.items():
                 if outcome.outcome == "read_only":
