@@ -225,6 +225,12 @@ class NotionSource(_Source):
     comment_on_change: bool = False
     #: How often a warm run re-reads everything instead of only edited pages.
     full_refresh: Span = timedelta(days=1)
+    #: Sync within seconds of an edit: Notion's webhook events (§9) at
+    #: ``<public_url>/hooks/notion/<name>``.
+    push: bool = False
+    #: The variable that may hold the subscription's verification token (else
+    #: the token file syncd keeps beside the state file is used).
+    secret_env: EnvName = "NOTION_WEBHOOK_TOKEN"
 
 
 class TrelloSource(_Source):
@@ -239,6 +245,11 @@ class TrelloSource(_Source):
     create_missing: bool = True
     #: model field = custom field or label name, overriding the defaults.
     fields: dict[str, str] = Field(default_factory=dict)
+    #: Sync within seconds of an edit: a board webhook (§9) at
+    #: ``<public_url>/hooks/trello/<name>``, registered by ``syncd run``.
+    push: bool = False
+    #: The variable holding the Trello app secret that signs webhook deliveries.
+    secret_env: EnvName = "TRELLO_APP_SECRET"
 
 
 class AsanaSource(_Source):
@@ -289,6 +300,25 @@ class SyncdSection(_Strict):
     unhealthy_after: int = Field(default=3, ge=1)
     #: History (values, passes) older than this is pruned from the state store at the end of a pass.
     retention: Retention = timedelta(days=400)
+    #: The https address at which the operator's proxy forwards to ``listen``;
+    #: webhooks are registered under ``<public_url>/hooks/...``.
+    public_url: str | None = None
+    #: A pushed source's pass starts this long after the first event (a burst shares it).
+    push_delay: Span = timedelta(seconds=2)
+    #: A pushed source's poll interval (unless it sets ``interval``): catches lost events.
+    reconcile: Interval = timedelta(hours=6)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"expected the https address of your proxy, such as https://syncd.example.com, got {v!r}")
+        return v.strip().rstrip("/")
 
     @field_validator("listen")
     @classmethod
@@ -402,7 +432,14 @@ class Config(_Strict):
         return [("kpis", s) for s in self.kpis] + [("okrs", s) for s in self.okrs]
 
     def interval_of(self, source: Any) -> timedelta:
-        return source.interval or self.syncd.interval
+        """The source's ``interval``; else ``reconcile`` for a pushed source, else ``[syncd].interval``."""
+        if source.interval:
+            return source.interval
+        return self.syncd.reconcile if self.pushed(source) else self.syncd.interval
+
+    def pushed(self, source: Any) -> bool:
+        """The source is synced on its webhook events (§9)."""
+        return bool(getattr(source, "push", False) and self.syncd.public_url and self.syncd.listen)
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -488,6 +525,12 @@ def _cross_checks(config: Config) -> list[str]:
                     f"{key}.objectives: missing; give the id or URL of the objectives database "
                     "(and key_results, unless one database holds both)"
                 )
+        if getattr(src, "push", False) and not (config.syncd.listen and config.syncd.public_url):
+            missing = " and ".join(k for k in ("listen", "public_url") if not getattr(config.syncd, k))
+            problems.append(
+                f"{key}.push: needs [syncd] {missing}: syncd listens on listen, and the services send their "
+                "events to public_url, the https address your reverse proxy forwards to it"
+            )
     okr_names = [s.name for s in config.okrs]
     for i, name in enumerate(config.okr.company_sources):
         if name not in okr_names:

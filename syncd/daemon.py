@@ -98,6 +98,8 @@ class Daemon:
         self.leases: Any = None
         self.group_of: dict[str, str] = {}
         self._taken: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+        self.hooks: Any = None
+        self.registrar: Any = None
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -126,6 +128,7 @@ class Daemon:
         self.page.seed(self.store.last_runs())
         server: HealthServer | None = None
         if config.syncd.listen:
+            self.hooks = self._hooks(config)
             try:
                 server = HealthServer(
                     config.syncd.listen,
@@ -133,6 +136,7 @@ class Daemon:
                     self.health,
                     page=self.page.html,
                     probes={"/livez": self.live, "/readyz": self.ready},
+                    hooks=self.hooks,
                 )
             except OSError as e:
                 log.error(
@@ -153,6 +157,7 @@ class Daemon:
         failures = {cfg.name: self.store.failures_in_a_row(cfg.name) for _, cfg in config.sources()}
         self.metrics.known(config.sources())
         self.scheduler.configure(self._sources(config), failures)
+        self._configure_push(config)
         log.info(
             "syncd started (pid %d): %d source(s), state %s",
             os.getpid(),
@@ -214,6 +219,8 @@ class Daemon:
             # its lease until it expires (a call of that pass may still be in flight).
             keep = {self.group_of.get(name) for name in busy}
             self.leases.release([g for g in self.leases.held() if g not in keep])
+        if self.registrar is not None:
+            self.registrar.stop()
         if server is not None:
             server.close()
         if not busy:
@@ -266,10 +273,51 @@ class Daemon:
         self.page.configure(new)
         self.metrics.known(new.sources())
         self.scheduler.configure(self._sources(new))
+        self._configure_push(new)
         log.info(
             "config reloaded from %s: %d source(s)", new.path, len(self.scheduler.slots), extra={"event": "reloaded"}
         )
         return True
+
+    # -- push (spec §9; the logic is in syncd.push) ------------------------------------------
+
+    def _hooks(self, config: Config) -> Any:
+        from .push import Hooks
+
+        return Hooks(
+            config,
+            self.env,
+            count=lambda source, outcome: self.metrics.webhook_events.labels(source, outcome).inc(),
+            on_event=lambda name: self.scheduler.push(name, self.config.syncd.push_delay.total_seconds()),
+            on_secret=self.redactor.add,
+        )
+
+    def _configure_push(self, config: Config) -> None:
+        from syncd.connectors import push_setup, push_teardown
+
+        from .push import REGISTRY, Registrar, notion_token_path, pushed_sources, read_notion_token
+        from .source import SourceContext
+
+        if self.hooks is None:
+            return
+        self.hooks.configure(config)
+        for _, cfg in pushed_sources(config).values():
+            if cfg.type == "notion":
+                self.redactor.add([read_notion_token(notion_token_path(config, cfg.name)) or ""])
+        if self.registrar is None:
+            if not pushed_sources(config) and not self.store.get(*REGISTRY):
+                return  # nothing to register, nothing to remove
+
+            def ctx() -> SourceContext:
+                return SourceContext(config=self.config, cache=self.store, env=self.env)
+
+            self.registrar = Registrar(
+                self.store,
+                self.hooks,
+                setup=lambda role, cfg, url: push_setup(role, cfg, ctx(), url),  # type: ignore[arg-type]
+                teardown=lambda name, record: push_teardown(name, record, ctx()),
+            )
+        self.registrar.configure(config)
 
     @staticmethod
     def _sources(config: Config) -> list[tuple[str, Any, float]]:
@@ -379,6 +427,7 @@ class Daemon:
             "writes": out.writes,
             "duration": round(report.duration, 3),
             "api_calls": report.api_calls,
+            "trigger": slot.trigger,
         }
         reason = "; ".join(out.errors[:3])
         if out.outcome == "ok":
@@ -560,6 +609,7 @@ def status(config: Config, *, fmt: str = "text") -> int:
                     entry["held_by"] = holders.get(name) or None
                 data["sources"].append(entry)
             data["alerts"] = store.alert_counts()
+            data["push"] = _push_status(config, store)
         finally:
             store.close()
     else:
@@ -567,6 +617,8 @@ def status(config: Config, *, fmt: str = "text") -> int:
             {"source": cfg.name, "outcome": "never run", "configured": True, "failures_in_a_row": 0}
             for _, cfg in config.sources()
         ]
+    if "push" not in data:
+        data["push"] = _push_status(config, None)
     data = redact_data(Redactor(secret_values(config, os.environ)), data)  # as every path out
     if fmt == "json":
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
@@ -574,6 +626,12 @@ def status(config: Config, *, fmt: str = "text") -> int:
     else:
         _print_status(data, sys.stdout)
     return 0
+
+
+def _push_status(config: Config, store: Any) -> list[dict[str, Any]]:
+    from .push import push_status
+
+    return push_status(config, store, os.environ)
 
 
 def _holder(state_path: Path) -> int | None:
@@ -615,6 +673,17 @@ def _print_status(data: dict[str, Any], out: Any) -> None:
         print(line, file=out)
         for err in s.get("errors", [])[:5]:
             print(f"      error: {err}", file=out)
+    for p in data.get("push", []):
+        what = (
+            f"webhook {p['webhook']}"
+            if p.get("webhook")
+            else "token file " + p["token_file"]
+            if p.get("token_file")
+            else ""
+        )
+        print(f"push: {p['source']} ({p['service']}) at {p['url']}" + (f"; {what}" if what else ""), file=out)
+        if p.get("next"):
+            print(f"      {p['next']}", file=out)
     if data["alerts"]:
         print("alerts: " + ", ".join(f"{v} {k}" for k, v in sorted(data["alerts"].items())), file=out)
 

@@ -46,7 +46,7 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 #: Variables that hold secrets even when the config names none.
-_DEFAULT_SECRET_VARS = ("NOTION_TOKEN", "TRELLO_API_KEY", "TRELLO_TOKEN")
+_DEFAULT_SECRET_VARS = ("NOTION_TOKEN", "TRELLO_API_KEY", "TRELLO_TOKEN", "TRELLO_APP_SECRET", "NOTION_WEBHOOK_TOKEN")
 
 
 class Redactor:
@@ -93,7 +93,7 @@ def secret_values(config: Any, env: Mapping[str, str]) -> set[str]:
     names = set(_DEFAULT_SECRET_VARS)
     out: set[str] = set()
     for _, src in config.sources():
-        for attr in ("token_env", "key_env"):
+        for attr in ("token_env", "key_env", "secret_env"):
             if getattr(src, attr, None):
                 names.add(getattr(src, attr))
         creds = getattr(src, "credentials_env", None)

@@ -86,6 +86,12 @@ class Metrics:
         )
         self.alerts_pending = Gauge("syncd_alerts_pending", "Alerts waiting to be sent.", registry=r)
         self.heartbeat = Gauge("syncd_scheduler_heartbeat_timestamp_seconds", "Last tick of the scheduler.", registry=r)
+        self.webhook_events = Counter(
+            "syncd_webhook_events",
+            "Requests to /hooks/, per source (unknown: no such source) and outcome.",
+            ["source", "outcome"],
+            registry=r,
+        )
         self.leases_held = Gauge(
             "syncd_leases_held", "Credential groups whose lease this replica holds (PostgreSQL state).", registry=r
         )
@@ -172,7 +178,9 @@ class HealthServer:
         health: Callable[[], tuple[bool, dict[str, Any]]],
         page: Callable[[], bytes] | None = None,
         probes: dict[str, Callable[[], tuple[bool, dict[str, Any]]]] | None = None,
+        hooks: Any = None,
     ):
+        """``hooks``: a :class:`syncd.push.Hooks` answering every method on ``/hooks/...``."""
         host, port = parse_listen(listen)
         checks = {"/healthz": health, **(probes or {})}
 
@@ -182,8 +190,30 @@ class HealthServer:
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("http: " + fmt, *args)
 
+            def _hook(self) -> None:
+                path = urlsplit(self.path).path
+                if hooks is None or not path.startswith("/hooks/"):
+                    self._send(405 if path in ("/metrics", "/healthz") else 404, b"", "text/plain; charset=utf-8")
+                    return
+                reply = hooks.handle(
+                    self.command, path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read
+                )
+                self.send_response(reply.status)
+                for k, v in reply.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(reply.body)
+                if reply.headers.get("Connection") == "close":
+                    self.close_connection = True
+
+            do_POST = do_HEAD = do_PUT = do_PATCH = do_DELETE = _hook
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 path = urlsplit(self.path).path
+                if path.startswith("/hooks/"):
+                    return self._hook()
                 if path == "/metrics":
                     self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
                 elif path in checks:

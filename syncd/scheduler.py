@@ -57,6 +57,12 @@ class Slot:
     passes: int = 0
     started: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What started the pass running now (or the last one): ``schedule`` or ``push``.
+    trigger: str = "schedule"
+    #: The next pass was moved forward by an event (see :meth:`Scheduler.push`).
+    pushed: bool = False
+    #: An event came during the running pass: the monotonic time its follow-up is due.
+    again: float | None = None
 
 
 def next_delay(
@@ -103,6 +109,7 @@ class Scheduler:
         self._rng = rng or random.Random()
         self._clock = clock
         self._done: queue.SimpleQueue[tuple[Slot, PassResult]] = queue.SimpleQueue()
+        self._pushes: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
         self.slots: dict[str, Slot] = {}
         #: Set to wake :meth:`tick`'s caller early (a pass ended, a signal came).
         self.wake = threading.Event()
@@ -145,9 +152,35 @@ class Scheduler:
 
     # -- the loop --------------------------------------------------------------------
 
+    def push(self, name: str, delay: float) -> None:
+        """An event says source ``name`` changed: its next pass starts ``delay`` from now at the latest.
+
+        Callable from any thread. Events while the pass is already moved share
+        it; events during a running pass lead to at most one pass after it.
+        """
+        self._pushes.put((name, self._clock() + max(delay, 0.0)))
+        self.wake.set()
+
+    def _apply_pushes(self) -> None:
+        while True:
+            try:
+                name, due = self._pushes.get_nowait()
+            except queue.Empty:
+                return
+            slot = self.slots.get(name)
+            if slot is None:
+                continue
+            if slot.running:
+                slot.again = due if slot.again is None else min(slot.again, due)
+                continue
+            if slot.due > due:
+                slot.due, slot.pushed = due, True
+                log.debug("source %s: an event moves its pass to %s from now", name, _human(due - self._clock()))
+
     def tick(self) -> float:
-        """Apply finished passes, start due ones; return how long to sleep (at most 1s)."""
+        """Apply finished passes and events, start due ones; return how long to sleep (at most 1s)."""
         self._collect()
+        self._apply_pushes()
         now = self._clock()
         if not self.paused:
             for slot in list(self.slots.values()):
@@ -177,6 +210,7 @@ class Scheduler:
             return
         slot.running = True
         slot.started = time.monotonic()
+        slot.trigger, slot.pushed = ("push" if slot.pushed else "schedule"), False
         threading.Thread(target=self._work, args=(slot,), name=f"pass-{slot.name}", daemon=True).start()
 
     def _work(self, slot: Slot) -> None:
@@ -204,6 +238,9 @@ class Scheduler:
             delay = next_delay(
                 slot.interval, result.outcome, slot.failures, result.retry_after, cap=self._cap, rng=self._rng
             )
+            if slot.again is not None:  # an event came while it ran: one more pass, no sooner than it asked
+                delay, slot.pushed = min(delay, max(0.0, slot.again - self._clock())), True
+                slot.again = None
             slot.due = self._clock() + delay
             if result.outcome == "failed":
                 log.warning(

@@ -27,10 +27,35 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
 
+from ._deliver import Deliverer, Delivery
 from ._notion_pages import BOT, REF_LIMIT, STATUS_OPTIONS, TEXT_LIMIT, NotionPages, _iso, _rich, okr_workspace
 from .server import FakeServer, HTTPError, RateLimit, Request, Response
 
-__all__ = ["NotionFake", "RateLimit", "okr_workspace", "STATUS_OPTIONS", "REF_LIMIT", "TEXT_LIMIT", "BOT"]
+__all__ = ["NotionFake", "RateLimit", "okr_workspace", "STATUS_OPTIONS", "REF_LIMIT", "TEXT_LIMIT", "BOT", "PERSON",
+           "notion_signature"]  # fmt: skip
+
+#: A person editing pages in Notion (the recorded events' author).
+PERSON = "c7c11cca-1d73-471d-9b6e-bdef51470190"
+WORKSPACE = "13950b26-c203-4f3b-b97d-93ec06319565"
+
+
+def notion_signature(token: str, body: bytes) -> str:
+    """What Notion sends in ``X-Notion-Signature``."""
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _merge_events(first: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """Notion aggregates events on one page within a short window: authors and properties add up."""
+    authors = list(first["authors"])
+    authors += [a for a in later["authors"] if a not in authors]
+    props = list(first["data"].get("updated_properties", []))
+    props += [p for p in later["data"].get("updated_properties", []) if p not in props]
+    return {**first, "timestamp": later["timestamp"], "authors": authors,
+            "data": {**first["data"], "updated_properties": props}}  # fmt: skip
+
 
 VERSIONS = ("2025-09-03", "2026-03-11")
 _ERROR_CODES = {400: "validation_error", 401: "unauthorized", 403: "restricted_resource", 404: "object_not_found",
@@ -79,6 +104,62 @@ class NotionFake(NotionPages, FakeServer):
         self.route("PATCH", f"{v1}/pages/(?P<id>[^/]+)", "pages.update", self._update)
         self.route("POST", f"{v1}/comments", "comments.create", self._comment)
         self.route("GET", f"{v1}/comments", "comments.list", self._comments)
+        self.route("GET", f"{v1}/users/me", "users.me", self._me)
+        #: Webhook subscriptions (made by a person in the integration's settings: see :meth:`subscribe`).
+        self.subscriptions: list[dict[str, Any]] = []
+        #: Events on one page within this many seconds are delivered as one (Notion aggregates them).
+        self.deliveries = Deliverer(merge=_merge_events, window=0.2)
+
+    def stop(self) -> None:
+        super().stop()
+        self.deliveries.close()
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def _me(self, request: Request) -> dict[str, Any]:
+        return {"object": "user", "id": BOT, "name": self.integration, "avatar_url": None, "type": "bot",
+                "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": "syncd tests"},
+                "request_id": str(uuid.uuid4())}  # fmt: skip
+
+    def subscribe(self, url: str) -> dict[str, Any]:
+        """A person creates a subscription: Notion POSTs the verification token to ``url`` at once."""
+        token = "secret_" + "".join(self._rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+                                    for _ in range(43))  # fmt: skip
+        sub = {"id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)), "url": url, "token": token,
+               "verified": False}  # fmt: skip
+        self.subscriptions.append(sub)
+        import httpx
+
+        sub["verification_status"] = httpx.post(url, json={"verification_token": token}, timeout=5).status_code
+        return sub
+
+    def verify(self, sub: dict[str, Any], token: str) -> bool:
+        """The person pastes the token into the Verify form; events flow once it matches."""
+        sub["verified"] = token == sub["token"]
+        return bool(sub["verified"])
+
+    def _emit_page(self, page_id: str, names: list[str], author: tuple[str, str]) -> None:
+        page = self.pages[page_id]
+        ds = self.data_sources[page["ds"]]
+        props = [ds["properties"][n]["id"] for n in names if n in ds["properties"]]
+        for sub in self.subscriptions:
+            if not sub["verified"]:
+                continue
+            event = {"id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)), "timestamp": _iso(self.now, False),
+                     "workspace_id": WORKSPACE, "workspace_name": "syncd tests", "subscription_id": sub["id"],
+                     "integration_id": BOT, "type": "page.properties_updated",
+                     "authors": [{"id": author[0], "type": author[1]}],
+                     "accessible_by": [{"id": PERSON, "type": "person"}, {"id": BOT, "type": "bot"}],
+                     "attempt_number": 1, "entity": {"id": page_id, "type": "page"},
+                     "data": {"parent": {"id": page["ds"], "type": "database"}, "updated_properties": props}}  # fmt: skip
+            token = sub["token"]
+            self.deliveries.send(Delivery(sub["url"], event, lambda body, t=token: {"X-Notion-Signature": notion_signature(t, body)},
+                                          key=(sub["id"], page_id), extra={"author": author[0]}))  # fmt: skip
+
+    def edit(self, page_id: str, values: dict[str, Any], person: str = PERSON) -> None:
+        """What a person does in Notion: change values (the page's edit time moves; subscriptions hear of it)."""
+        super().edit(page_id, values)
+        self._emit_page(page_id, list(values), (person, "person"))
 
     # -- clock -------------------------------------------------------------------------------
 
@@ -368,6 +449,8 @@ class NotionFake(NotionPages, FakeServer):
         if "in_trash" in body or "archived" in body:
             page["in_trash"] = bool(body.get("in_trash", body.get("archived")))
         page["edited"] = self.now
+        if changes:
+            self._emit_page(ident, list(changes), (BOT, "bot"))
         return {**self.render_page(ident, version), "request_id": str(uuid.uuid4())}
 
     def _comment(self, request: Request) -> dict[str, Any]:

@@ -20,6 +20,9 @@ import threading
 from collections import deque
 from typing import Any
 
+import httpx
+
+from tests.fakes._deliver import Deliverer, Delivery
 from tests.fakes._trello_board import (
     _NOT_FOUND,
     BOARD_FIELDS,
@@ -32,7 +35,24 @@ from tests.fakes._trello_board import (
 )
 from tests.fakes.server import FakeServer, HTTPError, RateLimit, Request, Response
 
-__all__ = ["TrelloFake", "TrelloRateLimit"]
+__all__ = ["TrelloFake", "TrelloRateLimit", "trello_signature", "SYNCD_MEMBER", "PERSON"]
+
+#: The member the token belongs to (syncd's own writes are authored by it).
+SYNCD_MEMBER = {"id": "5e679b808e6e8828784b30e1", "username": "syncdbot", "fullName": "syncd bot", "initials": "SB",
+                "avatarHash": None, "activityBlocked": False, "idMemberReferrer": None}  # fmt: skip
+#: A person editing the board in Trello (the recorded deliveries' member).
+PERSON = {"id": "4f0b777fd1e39cca3f217850", "username": "cfadl", "fullName": "Aaron Longwell", "initials": "ADL",
+          "avatarHash": "7118bd3bff810a24d163e2719ce0849c", "activityBlocked": False, "idMemberReferrer": None}  # fmt: skip
+
+
+def trello_signature(secret: str, body: bytes, callback: str) -> str:
+    """What Trello sends in ``X-Trello-Webhook``: base64 HMAC-SHA1(app secret, body + callbackURL)."""
+    import base64
+    import hashlib
+    import hmac
+
+    return base64.b64encode(hmac.new(secret.encode(), body + callback.encode(), hashlib.sha1).digest()).decode()
+
 
 _COLOURS = {"green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "black"}
 _COLOURS |= {f"{c}_{v}" for c in list(_COLOURS) for v in ("light", "dark")}
@@ -83,10 +103,13 @@ def _fields(param: str | None, default: list[str]) -> list[str] | None:
 class TrelloFake(TrelloBoards, FakeServer):
     service = "trello"
 
-    def __init__(self, key: str = "test-key", token: str = "test-token") -> None:
+    def __init__(self, key: str = "test-key", token: str = "test-token", secret: str = "test-app-secret") -> None:
         super().__init__()
         self.key, self.token = key, token
+        #: key -> the app secret that signs its tokens' webhook deliveries
+        self.secrets = {key: secret}
         self._data_lock = threading.RLock()
+        self.deliveries = Deliverer()
         self.reset()
         b, c, cf = r"(?P<board>[^/]+)", r"(?P<card>[^/]+)", r"(?P<field>[^/]+)"
         for method, pattern, name, handler in [
@@ -113,6 +136,13 @@ class TrelloFake(TrelloBoards, FakeServer):
             ("GET", rf"/1/(?i:customFields)/{cf}/options", "GET customField options", self._get_options),
             ("POST", r"/1/(?i:customFields)", "POST customField", self._post_field),
             ("GET", r"/1/checklists/(?P<checklist>[^/]+)", "GET checklist", self._get_checklist),
+            ("GET", r"/1/members/me", "GET members me", self._get_me),
+            ("GET", r"/1/tokens/(?P<token>[^/]+)/webhooks", "GET token webhooks", self._get_token_webhooks),
+            ("POST", r"/1/tokens/(?P<token>[^/]+)/webhooks", "POST token webhooks", self._post_webhook),
+            ("POST", r"/1/webhooks/?", "POST webhooks", self._post_webhook),
+            ("GET", r"/1/webhooks/(?P<hook>[^/]+)", "GET webhook", self._get_webhook),
+            ("PUT", r"/1/webhooks/(?P<hook>[^/]+)", "PUT webhook", self._put_webhook),
+            ("DELETE", r"/1/webhooks/(?P<hook>[^/]+)", "DELETE webhook", self._delete_webhook),
         ]:
             self.route(method, pattern, name, self._locked(handler))
 
@@ -140,6 +170,11 @@ class TrelloFake(TrelloBoards, FakeServer):
             self.checklists: dict[str, dict[str, Any]] = {}
             self.items: dict[str, dict[str, dict[str, Any]]] = {}  # card -> field -> item
             self.comments: dict[str, list[dict[str, Any]]] = {}
+            #: webhook id -> the record, with the token that made it under ``_token``
+            self.webhooks: dict[str, dict[str, Any]] = {}
+            #: token -> the member it belongs to
+            self.members: dict[str, dict[str, Any]] = {self.token: dict(SYNCD_MEMBER)}
+            self.deliveries.clear()
             self._seq = itertools.count(1)
         self.reset_counts()
 
@@ -197,6 +232,109 @@ class TrelloFake(TrelloBoards, FakeServer):
             return result if isinstance(result, Response) else Response(200, result, self._rate_headers(request))
 
         return run
+
+    def stop(self) -> None:
+        super().stop()
+        self.deliveries.close()
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    def _get_me(self, r: Request) -> Any:
+        return self._pick(self.members[self._credentials(r)[1]], _fields(r.arg("fields"), None))
+
+    @staticmethod
+    def _hook_json(h: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in h.items() if not k.startswith("_")}
+
+    def _get_token_webhooks(self, r: Request) -> Any:
+        token = r.params["token"]
+        if token != self._credentials(r)[1]:
+            raise HTTPError(401, "", "invalid token")
+        return [self._hook_json(h) for h in self.webhooks.values() if h["_token"] == token]
+
+    def _post_webhook(self, r: Request) -> Any:
+        key, token = self._credentials(r)
+        url, model = r.arg("callbackURL") or "", r.arg("idModel") or ""
+        if not url.startswith(("http://", "https://")):
+            raise HTTPError(400, "", "invalid value for callbackURL")
+        if model not in self.boards and model not in self.cards and model not in self.lists:
+            raise HTTPError(400, "", "invalid value for idModel")
+        if any(h["callbackURL"] == url and h["idModel"] == model and h["_token"] == token
+               for h in self.webhooks.values()):  # fmt: skip
+            raise HTTPError(400, "", "A webhook with that callback, model, and token already exists")
+        # Trello checks the callback URL with a HEAD before it creates the webhook.
+        self._data_lock.release()  # the receiver may call the API meanwhile
+        try:
+            try:
+                status = httpx.head(url, timeout=5).status_code
+            except httpx.HTTPError:
+                status = 0
+        finally:
+            self._data_lock.acquire()
+        if status != 200:
+            raise HTTPError(400, "", f"URL ({url}) did not return 200 status code, got {status or 'no answer'}")
+        hid = self.new_id()
+        self.webhooks[hid] = {"id": hid, "description": r.arg("description") or "", "idModel": model,
+                              "callbackURL": url, "active": _bool(r.arg("active") or "true"), "consecutiveFailures": 0,
+                              "firstConsecutiveFailDate": None, "_token": token, "_key": key}  # fmt: skip
+        return self._hook_json(self.webhooks[hid])
+
+    def _webhook(self, r: Request) -> dict[str, Any]:
+        h = self.webhooks.get(r.params["hook"])
+        if h is None or h["_token"] != self._credentials(r)[1]:
+            raise HTTPError(404, "", "model not found")
+        return h
+
+    def _get_webhook(self, r: Request) -> Any:
+        return self._hook_json(self._webhook(r))
+
+    def _put_webhook(self, r: Request) -> Any:
+        h = self._webhook(r)
+        for k in ("description", "callbackURL", "idModel"):
+            if r.arg(k) is not None:
+                h[k] = r.arg(k)
+        if r.arg("active") is not None:
+            h["active"] = _bool(r.arg("active"))
+        return self._hook_json(h)
+
+    def _delete_webhook(self, r: Request) -> Any:
+        self.webhooks.pop(self._webhook(r)["id"])
+        return {"_value": None}
+
+    def _emit(self, board_id: str, kind: str, data: dict[str, Any], member: dict[str, Any]) -> None:
+        """Deliver an action on ``board_id`` to every active webhook watching it, signed like Trello."""
+        board = self.boards[board_id]
+        action = {"id": self.new_id(), "idMemberCreator": member["id"],
+                  "data": {**data, "board": {"id": board["id"], "name": board["name"], "shortLink": board["shortLink"]}},
+                  "appCreator": None, "type": kind, "date": "2026-11-15T12:00:00.000Z", "limits": None,
+                  "display": {"translationKey": f"action_{kind}"},
+                  "memberCreator": {k: member.get(k) for k in ("id", "activityBlocked", "avatarHash", "fullName",
+                                                                "idMemberReferrer", "initials", "username")}}  # fmt: skip
+        model = self._pick(board, ["id", *BOARD_FIELDS])
+        for h in list(self.webhooks.values()):
+            if h["idModel"] != board_id or not h["active"]:
+                continue
+            secret, url = self.secrets.get(h["_key"], ""), h["callbackURL"]
+            self.deliveries.send(Delivery(url, {"model": model, "action": action},
+                                          lambda body, s=secret, u=url: {"X-Trello-Webhook": trello_signature(s, body, u)},
+                                          extra={"type": kind, "author": member["id"], "webhook": h["id"]}))  # fmt: skip
+
+    def _emit_card(self, card: dict[str, Any], kind: str, member: dict[str, Any], **data: Any) -> None:
+        lst = self.lists.get(card["idList"], {})
+        self._emit(card["idBoard"], kind, {"card": {k: card[k] for k in ("id", "name", "idShort", "shortLink")},
+                                           "list": {"id": lst.get("id"), "name": lst.get("name")}, **data}, member)  # fmt: skip
+
+    def _member(self, r: Request) -> dict[str, Any]:
+        return self.members.get(self._credentials(r)[1], SYNCD_MEMBER)
+
+    def person_sets(self, card: str, field: str, value: Any, person: dict[str, Any] = PERSON) -> None:
+        """A person changes a card's custom field in Trello: the board's webhooks hear of it."""
+        with self._data_lock:
+            self.set_value(card, field, value)
+            f = self.field_named(self.cards[card]["idBoard"], field)
+            self._emit_card(self.cards[card], "updateCustomFieldItem", person,
+                            customField={"id": f["id"], "name": f["name"], "type": f["type"]},
+                            customFieldItem=self.items[card][f["id"]])  # fmt: skip
 
     # -- handlers ---------------------------------------------------------------------------------
 
@@ -333,7 +471,11 @@ class TrelloFake(TrelloBoards, FakeServer):
                 "value"
             )
             id_value = pairs.get("idValue")
-        return self._set_item(card, r.params["field"], value, id_value)
+        out = self._set_item(card, r.params["field"], value, id_value)
+        f = self.fields[r.params["field"]]
+        self._emit_card(card, "updateCustomFieldItem", self._member(r),
+                        customField={"id": f["id"], "name": f["name"], "type": f["type"]})  # fmt: skip
+        return out
 
     def _put_items(self, r: Request) -> Any:
         card = self._card(r.params["card"])
@@ -341,7 +483,12 @@ class TrelloFake(TrelloBoards, FakeServer):
         entries = data.get("customFieldItems") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise HTTPError(400, "", "customFieldItems must be an array")
-        return [self._set_item(card, e.get("idCustomField", ""), e.get("value"), e.get("idValue")) for e in entries]
+        out = [self._set_item(card, e.get("idCustomField", ""), e.get("value"), e.get("idValue")) for e in entries]
+        for e in entries:  # Trello records one action per item
+            f = self.fields[e.get("idCustomField", "")]
+            self._emit_card(card, "updateCustomFieldItem", self._member(r),
+                            customField={"id": f["id"], "name": f["name"], "type": f["type"]})  # fmt: skip
+        return out
 
     def _post_card_label(self, r: Request) -> Any:
         card = self._card(r.params["card"])
@@ -351,6 +498,7 @@ class TrelloFake(TrelloBoards, FakeServer):
         if label["id"] in card["idLabels"]:
             raise HTTPError(400, "", "that label is already on the card")
         card["idLabels"].append(label["id"])
+        self._emit_card(card, "addLabelToCard", self._member(r), label=self._pick(label, ["id", "name", "color"]))
         return list(card["idLabels"])
 
     def _delete_card_label(self, r: Request) -> Any:
@@ -358,6 +506,8 @@ class TrelloFake(TrelloBoards, FakeServer):
         if r.params["label"] not in card["idLabels"]:
             raise HTTPError(404, "", _NOT_FOUND)
         card["idLabels"].remove(r.params["label"])
+        label = self.labels.get(r.params["label"], {"id": r.params["label"]})
+        self._emit_card(card, "removeLabelFromCard", self._member(r), label=self._pick(label, ["id", "name", "color"]))
         return {"_value": None}
 
     def _post_comment(self, r: Request) -> Any:
