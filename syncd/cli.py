@@ -265,10 +265,13 @@ def _check(config: Config) -> int:
             source.close()
         except SourceError as e:
             found = [str(e)]
+        push_notes = _check_push(config, role, cfg, ctx, found)
         mark = "ok" if not found else "FAILED"
         print(f"{role}.{cfg.name} ({cfg.type}): {mark}")
         for p in found:
             print(f"  - {redact(p)}")
+        for note in push_notes:
+            print(f"  push: {redact(note)}")
         problems += len(found)
     state.close()
     return 1 if problems else 0
@@ -354,6 +357,25 @@ def _health(config: Config, args: argparse.Namespace) -> int:
     for reason in reasons:
         print(f"  - {reason}")
     return 0 if status == 200 else 1
+
+
+def _check_push(config: Config, role: str, cfg: Any, ctx: Any, found: list[str]) -> list[str]:
+    """Spec §9: is push set up for this source? Problems join ``found``; the rest are notes."""
+    if not config.pushed(cfg):
+        if getattr(cfg, "push", None) is False and config.syncd.public_url:
+            return ["off (push = false): polled every " + str(config.interval_of(cfg))]
+        return []
+    from syncd.connectors import push_check
+
+    from .push import callback_url
+    from .source import SourceError
+
+    try:
+        problems, notes = push_check(role, cfg, ctx, callback_url(config, cfg))  # type: ignore[arg-type]
+    except SourceError as e:
+        problems, notes = [f"push: {e}"], []
+    found.extend(f"push: {p}" for p in problems)
+    return notes
 
 
 # --- text output -------------------------------------------------------------------

@@ -108,10 +108,11 @@ def test_a_persons_edit_in_trello_gets_its_status_in_one_pass_and_syncds_own_wri
     (hook,) = hooks_for(trello, url)  # created once, after Trello's HEAD got 200
     assert hook["idModel"] == board and hook["active"]
     assert trello.calls["GET members me"] == 1
-    # The first pass (the source is new) writes every status; each write comes back as an event by syncd's member.
+    # The first pass (the source is new) writes every status; each write made once the webhook is there comes
+    # back as an event by syncd's member.
     d.wait_for(lambda _: any(p.get("writes") for p in passes(d, "okr-board")), timeout=15)
     first = trello.deliveries.settled()
-    assert first and all(x.status == 200 and x.extra["author"] == SYNCD_MEMBER["id"] for x in first)
+    assert all(x.status == 200 and x.extra["author"] == SYNCD_MEMBER["id"] for x in first)
     assert metric(d, "own", "okr-board") == len(first)
     assert metric(d, "accepted", "okr-board") == 0  # so no pass follows syncd's own writes
     assert trello.value(card, "Progress") == "0"
@@ -218,6 +219,32 @@ def test_one_webhook_across_reload_and_restart_and_none_once_push_is_off_or_the_
     assert d.stop()[0] == 0
 
 
+def test_syncd_check_says_whether_push_is_set_up_for_a_board(tmp_path, trello, daemons, syncd, monkeypatch):
+    board = okr_board(trello, 1, 2)
+    port = free_port()
+    config = trello_config(tmp_path, trello, board, port)
+    url = f"http://127.0.0.1:{port}/hooks/trello/okr-board"
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("TRELLO_APP_SECRET")
+    run = syncd("check", "--config", config)
+    assert run.code == 1, run.out
+    assert "okrs.okr-board (trello): FAILED" in run.out
+    assert "push: TRELLO_APP_SECRET is not set" in run.out
+    assert f"no webhook sends this board's events to {url} yet" in run.out
+    assert f"curl -I {url}" in run.out
+
+    d = daemons(config, ENV)
+    d.event("webhook_ready", timeout=15)
+    d.stop()
+    monkeypatch.setenv("TRELLO_APP_SECRET", SECRET)
+    run = syncd("check", "--config", config)
+    assert run.code == 0, run.out
+    (hook,) = hooks_for(trello, url)
+    assert f"push: webhook {hook['id']} registered for {url}, active" in run.out
+    assert SECRET not in run.out and TOKEN not in run.out
+
+
 # --- Notion ----------------------------------------------------------------------------------------
 
 
@@ -251,7 +278,9 @@ push = true
     return path
 
 
-def test_notion_verification_then_signed_events_one_pass_per_edit_and_the_token_kept_private(tmp_path, daemons, syncd):
+def test_notion_verification_then_signed_events_one_pass_per_edit_and_the_token_kept_private(
+    tmp_path, daemons, syncd, monkeypatch
+):
     reset_pacers()
     with NotionFake(tokens=("secret_pushTestTokenNotion0000000000",)) as fake:
         dbs = okr_workspace(fake, objectives=2, key_results=6)
@@ -272,6 +301,10 @@ def test_notion_verification_then_signed_events_one_pass_per_edit_and_the_token_
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         status = syncd("status", "--config", str(config))
         assert str(token_file) in status.out and "Verify" in status.out and sub["token"] not in status.out
+        monkeypatch.setenv("NOTION_TOKEN", env["NOTION_TOKEN"])
+        check = syncd("check", "--config", str(config))
+        assert check.code == 0 and f"push: verified: the verification token is in {token_file}" in check.out
+        assert sub["token"] not in check.out
         assert fake.verify(sub, token_file.read_text().strip())  # ... and pastes it into Notion's form
 
         before = len(passes(d, "team-okrs"))
