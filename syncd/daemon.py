@@ -309,7 +309,7 @@ class Daemon:
                 return  # nothing to register, nothing to remove
 
             def ctx() -> SourceContext:
-                return SourceContext(config=self.config, cache=self.store, env=self.env)
+                return SourceContext(config=self.config, cache=self.store, env=self.env, runtime=self.runtime)
 
             self.registrar = Registrar(
                 self.store,

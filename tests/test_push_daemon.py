@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.connectors.pacing import reset_pacers
 from tests.fakes.notion import BOT, NotionFake, notion_signature, okr_workspace
 from tests.fakes.trello import PERSON, SYNCD_MEMBER, TrelloFake, trello_signature
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture
@@ -41,7 +40,6 @@ def free_port() -> int:
 
 @pytest.fixture
 def trello():
-    reset_pacers()
     with TrelloFake(key=KEY, token=TOKEN, secret=SECRET) as f:
         yield f
 
@@ -281,7 +279,6 @@ push = true
 def test_notion_verification_then_signed_events_one_pass_per_edit_and_the_token_kept_private(
     tmp_path, daemons, syncd, monkeypatch
 ):
-    reset_pacers()
     with NotionFake(tokens=("secret_pushTestTokenNotion0000000000",)) as fake:
         dbs = okr_workspace(fake, objectives=2, key_results=6)
         kr = dbs["key_results"][0]
