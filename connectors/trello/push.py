@@ -71,6 +71,10 @@ def setup(role: Role, config: Any, ctx: SourceContext, callback: str) -> dict[st
                 keep = src._request("POST", "/webhooks", what=what,
                                     body={"callbackURL": callback, "idModel": board, "description": _DESCRIPTION})  # fmt: skip
             except TrelloError as e:
+                if e.status == 400 and "already exists" in e.text:  # made meanwhile (another replica)
+                    keep = next((h for h in _mine(src, callback) if h.get("idModel") == board), None)
+                    if keep is not None:
+                        return _record(keep, False, own, config)
                 if e.status == 400 and "200" in e.text:
                     raise SourceError(
                         f"Trello could not reach {callback} ({e.text}): make sure your reverse proxy forwards "
@@ -82,10 +86,15 @@ def setup(role: Role, config: Any, ctx: SourceContext, callback: str) -> dict[st
             keep = _call(src, "PUT", f"/webhooks/{keep['id']}", "turning the webhook back on", body={"active": True})
         if not isinstance(keep, dict) or not keep.get("id"):
             raise SourceError("Trello answered the webhook without its id; check base_url")
-        return {"webhook": str(keep["id"]), "created": created, "own": own, "board": config.board,
-                "key_env": config.key_env, "token_env": config.token_env, "base_url": config.base_url}  # fmt: skip
+        return _record(keep, created, own, config)
     finally:
         src.close()
+
+
+def _record(hook: dict[str, Any], created: bool, own: list[str], config: Any) -> dict[str, Any]:
+    """What the registrar keeps (no secret: the variables' names, not their values)."""
+    return {"webhook": str(hook["id"]), "created": created, "own": own, "board": config.board,
+            "key_env": config.key_env, "token_env": config.token_env, "base_url": config.base_url}  # fmt: skip
 
 
 def _delete(src: TrelloSource, webhook: str) -> None:
