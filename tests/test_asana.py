@@ -184,17 +184,28 @@ def test_new_goal_on_a_warm_pass_and_new_subgoals_on_a_full_refresh(asana):
     warm = open_asana(asana, ws, cache=cache)
     warm.clock = lambda: clock + 3600
     result = warm.read()
-    # the two new goals are read (one is a subgoal nobody knew of yet); known goals are not
-    assert asana.calls["GET goal_relationships"] == 2 and asana.calls["GET parentGoals"] == 0
-    assert [o.title for o in result.objectives] == ["Objective 1", "Objective 2", "Objective 3", "KR 1.3"]
+    # each new goal's parents are asked for: KR 1.3 turns out a subgoal of Objective 1 (whose subgoals are
+    # read again, for the weights); Objective 3 has no parent, so its own subgoals are read
+    assert asana.calls["GET parentGoals"] == 2 and asana.calls["GET goal_relationships"] == 2
+    assert [o.title for o in result.objectives] == ["Objective 1", "Objective 2", "Objective 3"]
+    assert [kr.title for kr in result.objectives[0].key_results] == ["KR 1.1", "KR 1.2", "KR 1.3"]
 
+    asana.reset_counts()
+    again = open_asana(asana, ws, cache=cache)
+    again.clock = lambda: clock + 7200
+    again.read()
+    assert dict(asana.calls) == {"GET goals": 1}
+
+    extra2 = asana.add_goal(ws, "KR 2.3", period=period, metric=(0, 10, 1))
+    asana.add_subgoal(_goal(asana, "Objective 2")["gid"], extra2)
+    asana.add_subgoal(_goal(asana, "Objective 3")["gid"], _goal(asana, "KR 1.1")["gid"])  # a new link only
     asana.reset_counts()
     full = open_asana(asana, ws, cache=cache)
     full.clock = lambda: clock + timedelta(days=1).total_seconds() + 1
     result = full.read()
     assert [o.title for o in result.objectives] == ["Objective 1", "Objective 2", "Objective 3"]
-    assert [kr.title for kr in result.objectives[0].key_results] == ["KR 1.1", "KR 1.2", "KR 1.3"]
-    assert asana.calls["GET goal_relationships"] >= 3
+    assert [len(o.key_results) for o in result.objectives] == [3, 3, 0]  # KR 1.1 counts under the first
+    assert asana.calls["GET goal_relationships"] == 3
 
 
 # --- KPI-following key results --------------------------------------------------------------

@@ -5,8 +5,9 @@ Reads: ``GET /goals`` (workspace, narrowed by team and time period) with the
 subgoals of which (``GET /goal_relationships?supported_goal=``, and each
 objective's ``GET /goals/{gid}/parentGoals`` for alignment, when team or
 time period narrow the selection) is read on a cold
-or full-refresh pass and kept in the state store between them; a goal that
-appears later has its own relationships read on the pass that first sees it.
+or full-refresh pass and kept in the state store between them; for a goal that
+appears later, the pass that first sees it reads its parent goals (and a
+selected parent's subgoals again), else its own subgoals.
 Writes: ``PUT /goals/{gid}`` for a status colour and ``POST
 /goals/{gid}/setMetricCurrentValue`` for a key result that follows a KPI;
 with ``status_updates``, one ``POST /status_updates`` per colour change,
@@ -206,10 +207,22 @@ class AsanaSource(BaseSource):
         # One at a time, in read_order: a goal found to be a subgoal is not read itself (reading in
         # parallel would read some of those too).
         for gid in read_order(goals):
-            if gid not in known and gid not in subgoals:
-                known[gid] = self._relations(by_gid[gid])
-                subgoals.update(r.goal for r in known[gid])
-                changed = True
+            if gid in known or gid in subgoals:
+                continue
+            changed = True
+            if not cold:
+                # A goal new since the cold pass is most often a new subgoal of a known goal: ask for its
+                # parents, and re-read a selected parent's subgoals (for the weights) instead of its own.
+                found = self._parents(by_gid[gid])
+                inside = [p for p in found if p in by_gid]
+                for parent in inside:
+                    known[parent] = self._relations(by_gid[parent])
+                    subgoals.update(r.goal for r in known[parent])
+                if inside and gid in subgoals:
+                    continue
+                parents[gid] = [p for p in found if p not in by_gid]
+            known[gid] = self._relations(by_gid[gid])
+            subgoals.update(r.goal for r in known[gid])
         selected = {g: rels for g, rels in known.items() if g in by_gid}
         # Over a whole workspace every parent goal is selected, so an objective has none outside it.
         narrowed = bool(self.config.team or self.config.time_period)
