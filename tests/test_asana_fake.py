@@ -1,4 +1,4 @@
-"""The Asana fake, and syncd's requests, against Asana's documented bodies (tests/reference/asana/).
+"""The Asana fake, and syncd's requests, against Asana's documented bodies (tests/recordings/asana/).
 
 The references are the vendor's OpenAPI examples (see SOURCES.md there), not
 recorded traffic, so what is compared is shape: every key the fake sends must
@@ -19,7 +19,7 @@ import pytest
 from tests.asana_helpers import asana, asana_server, open_asana, sync_once  # noqa: F401 - fixtures
 from tests.fakes.asana import PREFIX
 
-REFERENCE = Path(__file__).resolve().parent / "reference" / "asana"
+REFERENCE = Path(__file__).resolve().parent / "recordings" / "asana"
 
 
 def ref(name: str) -> Any:
@@ -157,3 +157,24 @@ def test_syncds_request_bodies_are_the_documented_ones(asana):
                 assert _kind(v) == _kind(doc["data"][k]), (key, k)
         seen.add(key)
     assert seen == set(documented)
+
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "reference" / "asana" / "openapi" / "asana_oas.yaml"
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="Asana's OpenAPI spec (../shared/reference/asana/) not available")
+def test_the_fields_syncd_and_the_fake_name_are_in_asanas_spec():
+    import yaml
+
+    from syncd.mappings.asana import GOAL_FIELDS, RELATIONSHIP_FIELDS
+    from tests.fakes.asana import GOAL_OPT_FIELDS, RELATIONSHIP_OPT_FIELDS
+
+    paths = yaml.safe_load(SPEC.read_text())["paths"]
+
+    def enum(path: str) -> set[str]:
+        (p,) = [x for x in paths[path]["get"]["parameters"] if x.get("name") == "opt_fields"]
+        return set(p["schema"]["items"]["enum"])
+
+    assert set(GOAL_FIELDS) <= enum("/goals") and GOAL_OPT_FIELDS - {"resource_type"} <= enum("/goals")
+    assert set(RELATIONSHIP_FIELDS) <= enum("/goal_relationships")
+    assert RELATIONSHIP_OPT_FIELDS - {"resource_type"} <= enum("/goal_relationships")

@@ -1,6 +1,6 @@
 """A loopback fake of the Asana REST API (``/api/1.0/...``): Goals, their
 relationships, metrics and status updates, shaped after the vendor's OpenAPI
-examples (tests/reference/asana/, checked in tests/test_asana_fake.py).
+examples (tests/recordings/asana/, checked in tests/test_asana_fake.py).
 
 Like Asana: every answer is a ``{"data": ...}`` envelope; lists are paged with
 ``limit`` (1..100) and an opaque ``offset`` from ``next_page``; objects carry
