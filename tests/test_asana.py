@@ -317,3 +317,13 @@ def test_kpi_role_is_refused():
     source = open_source("kpis", config.okrs[0], SourceContext(config=config, cache=DictCache(), env={}, now=NOW))
     with pytest.raises(SourceError, match=r"list it under \[\[okrs\]\]"):
         source.read()
+
+
+def test_a_token_revoked_mid_pass_stops_the_writes_and_fails_the_source(asana):
+    ws, _ = okr_goals(asana, 2, 4)
+    source = open_asana(asana, ws)
+    result = source.read()
+    asana.tokens.clear()
+    with pytest.raises(SourceError, match="refused the token in ASANA_TOKEN"):
+        source.write(patches_for(source, result))
+    assert asana.calls["PUT goal"] <= source.workers  # the calls in flight when it was refused, no more

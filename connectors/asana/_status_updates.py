@@ -18,10 +18,11 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from syncd.http import Refused
 from syncd.model import ItemError
 from syncd.source import Cache
 
-from .transport import Ambiguous, AsanaError, Transport
+from .transport import Ambiguous, Transport
 
 __all__ = ["StatusUpdates", "LABELS"]
 
@@ -36,7 +37,8 @@ _TYPES = {"green": "on_track", "yellow": "at_risk", "red": "off_track"}
 class StatusUpdates:
     def __init__(self, source: str, cache: Cache, transport: Callable[[], Transport], today: date):
         self.source, self.cache, self._transport, self.today = source, cache, transport, today
-        self.intents: dict[str, dict[str, Any]] = dict(cache.get(source, _KEY) or {})  # type: ignore[arg-type]
+        saved = cache.get(source, _KEY)
+        self.intents: dict[str, dict[str, Any]] = dict(saved) if isinstance(saved, dict) else {}
         #: Writes to several goals run at once; the intents are saved whole.
         self._lock = threading.RLock()
 
@@ -76,19 +78,22 @@ class StatusUpdates:
         body = {"data": {"parent": goal, "status_type": intent["status_type"], "title": intent["title"], "text": text}}
         try:
             if intent.get("tried") and self._present(t, goal, text, intent["at"], what):
-                return self._done(key)
+                self._done(key)
+                return None
             for _ in range(2):
                 with self._lock:
                     intent["tried"] = True
                     self._save()
                 try:
-                    t.request("POST", "/status_updates", body=body, what=what, once=True)
-                    return self._done(key)
+                    t.request("POST", "/status_updates", body=body, what=what, goal=intent.get("where"), once=True)
+                    self._done(key)
+                    return None
                 except Ambiguous:
                     if self._present(t, goal, text, intent["at"], what):
-                        return self._done(key)
+                        self._done(key)
+                        return None
             return None  # still unknown: the next pass looks again
-        except AsanaError as e:
+        except Refused as e:
             self.forget(key)
             return ItemError(self.source, goal, f"status written, but the status update on {intent.get('where') or goal} "
                                                 f"was not posted ({e.status} {e.text})", fields=())  # fmt: skip
@@ -122,4 +127,3 @@ class StatusUpdates:
         with self._lock:
             self.intents[key]["sent"] = True
             self._save()
-        return None

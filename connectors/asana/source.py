@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from syncd.http import RetryPolicy
+from syncd.http import Refused, RetryPolicy
 from syncd.mappings.asana import (
     GOAL_FIELDS,
     PARENT_FIELDS,
@@ -45,7 +45,7 @@ from syncd.secrets import SecretError, read_secret
 from syncd.source import BaseSource, Deferred, Role, SourceContext, SourceError
 
 from ._status_updates import StatusUpdates
-from .transport import AsanaError, Transport
+from .transport import AsanaErrors, Transport
 
 __all__ = ["AsanaSource", "open", "opener", "BASE_URL"]
 
@@ -60,10 +60,6 @@ def open(role: Role, config: Any, ctx: SourceContext) -> AsanaSource:  # noqa: A
 def opener(ctx: SourceContext) -> Callable[[Role, Any], AsanaSource]:
     """The pass's opener: these sources share nothing between siblings."""
     return lambda role, config: open(role, config, ctx)
-
-
-class _Fatal(SourceError):
-    """Stops the remaining writes of a pass (the token or the plan was refused)."""
 
 
 class AsanaSource(BaseSource):
@@ -106,31 +102,12 @@ class AsanaSource(BaseSource):
             token = self._token()
             runtime = self.ctx.runtime
             pacer = runtime.pacer("asana", token, self.ctx.config.limits.asana_per_minute, 60)
+            errors = AsanaErrors(source=self.name, workspace=self.config.workspace, scope=self._scope_text(),
+                                 token_env=self.config.token_env)  # fmt: skip
             self._http = Transport((self.config.base_url or BASE_URL), token, pacer=pacer, policy=self.policy,
                                    calls=self.calls, timeout=self.ctx.config.syncd.timeout.total_seconds(),
-                                   workers=self.workers, runtime=runtime)  # fmt: skip
+                                   workers=self.workers, runtime=runtime, errors=errors)  # fmt: skip
         return self._http
-
-    def _refused(self, e: AsanaError, what: str, goal: str | None = None) -> SourceError:
-        """The error as a sentence naming the goal (or workspace) and what to check."""
-        var, ws = self.config.token_env, self.config.workspace
-        thing = goal or f"the goals of workspace {ws}"
-        if e.status == 401:
-            return _Fatal(f"Asana refused the token in {var} while {what} (401 {e.text}); check that {var} holds a "
-                          "valid personal access token that has not been revoked")  # fmt: skip
-        if e.status == 402:
-            return _Fatal(f"Asana refused {thing} (402 {e.text}): Goals need a paid Asana plan (Starter or above) "
-                          f"for workspace {ws}; upgrade it or remove source \"{self.name}\"")  # fmt: skip
-        if e.status == 403:
-            return SourceError(f"Asana forbade {what} (403 {e.text}): {thing} is private to someone; ask its owner "
-                               f"to share it with the user of the token in {var}, or make it public to the workspace")  # fmt: skip
-        if e.status == 404:
-            if goal:
-                return SourceError(f"Asana does not know {goal} (404 {e.text}); it may have been deleted, or the "
-                                   f"token in {var} cannot see it")  # fmt: skip
-            return SourceError(f"Asana does not know {self._scope_text()} (404 {e.text}); check the gids of source "
-                               f'"{self.name}" (workspace, team, time_period) and that the token in {var} can see them')  # fmt: skip
-        return SourceError(f"Asana refused {what} ({e.status} {e.text})" + (f" on {goal}" if goal else ""))
 
     def _scope_text(self) -> str:
         c = self.config
@@ -149,10 +126,7 @@ class AsanaSource(BaseSource):
 
     def _read_goals(self) -> list[dict[str, Any]]:
         what = f"reading the goals of {self._scope_text()}"
-        try:
-            return list(self._transport().pages("/goals", self._goal_params(), what=what))
-        except AsanaError as e:
-            raise self._refused(e, what) from None
+        return list(self._transport().pages("/goals", self._goal_params(), what=what))
 
     def _relations(self, goal: dict[str, Any]) -> list[Relation]:
         where = where_goal(goal)
@@ -160,25 +134,19 @@ class AsanaSource(BaseSource):
         params = {"supported_goal": goal["gid"], "resource_subtype": "subgoal",
                   "opt_fields": ",".join(RELATIONSHIP_FIELDS)}  # fmt: skip
         out = []
-        try:
-            for rel in self._transport().pages("/goal_relationships", params, what=what):
-                sub = rel.get("supporting_resource") or {}
-                if rel.get("resource_subtype", "subgoal") != "subgoal" or sub.get("resource_type", "goal") != "goal":
-                    continue
-                weight = rel.get("contribution_weight")
-                out.append(Relation(str(sub.get("gid")), float(weight) if isinstance(weight, (int, float)) else None))
-        except AsanaError as e:
-            raise self._refused(e, what, where) from None
+        for rel in self._transport().pages("/goal_relationships", params, what=what, goal=where):
+            sub = rel.get("supporting_resource") or {}
+            if rel.get("resource_subtype", "subgoal") != "subgoal" or sub.get("resource_type", "goal") != "goal":
+                continue
+            weight = rel.get("contribution_weight")
+            out.append(Relation(str(sub.get("gid")), float(weight) if isinstance(weight, (int, float)) else None))
         return out
 
     def _parents(self, goal: dict[str, Any]) -> list[str]:
         where = where_goal(goal)
         what = f"reading the parent goals of {where}"
-        try:
-            found = self._transport().data("GET", f"/goals/{goal['gid']}/parentGoals",
-                                           params={"opt_fields": ",".join(PARENT_FIELDS)}, what=what)  # fmt: skip
-        except AsanaError as e:
-            raise self._refused(e, what, where) from None
+        found = self._transport().data("GET", f"/goals/{goal['gid']}/parentGoals",
+                                       params={"opt_fields": ",".join(PARENT_FIELDS)}, what=what, goal=where)  # fmt: skip
         return [str(p["gid"]) for p in found or [] if isinstance(p, dict) and p.get("gid")]
 
     def _scope(self) -> list[str | None]:
@@ -296,7 +264,15 @@ class AsanaSource(BaseSource):
                 try:
                     self._send(plan, goal, updates, errors)
                     written.append(1)
-                except (Deferred, _Fatal) as e:
+                except Refused as e:
+                    if not AsanaErrors.stops_the_source(e):
+                        errors.append(ItemError(self.name, p.item, str(e), fields=(p.field,)))
+                        continue
+                    fatal.append(e)
+                    stop.set()
+                    errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in ps[i:])
+                    break
+                except Deferred as e:
                     fatal.append(e)
                     stop.set()
                     errors.extend(ItemError(self.name, q.item, f"not written: {e}", fields=(q.field,)) for q in ps[i:])
@@ -321,14 +297,15 @@ class AsanaSource(BaseSource):
             key = updates.intend(plan.goal, where, old, new, plan.patch.progress)
         what = f"setting the status of {where}" if plan.field == "status" else f"setting the metric of {where}"
         try:
-            self._transport().request(plan.method, plan.path, body=plan.body, what=what)
-        except AsanaError as e:
+            self._transport().request(plan.method, plan.path, body=plan.body, what=what, goal=where)
+        except Refused as e:
             if key:
                 updates.forget(key)  # type: ignore[union-attr]
             if e.status == 400 and plan.field == "status":
-                raise SourceError(f"Asana refused the status of {where} (400 {e.text}); Asana sets a goal's status "
-                                  "only when the goal has a metric: give it one, or set its status by hand") from None  # fmt: skip
-            raise self._refused(e, what, where) from None
+                raise Refused(f"Asana refused the status of {where} (400 {e.text}); Asana sets a goal's status only "
+                              "when the goal has a metric: give it one, or set its status by hand",
+                              kind=e.kind, status=e.status, text=e.text) from None  # fmt: skip
+            raise
         # Not known to have failed (Deferred, gave up on 5xx): the intent stays, and the next pass posts
         # it (posting a status update sets the goal's status too, so the two agree either way).
         if plan.field == "status":
@@ -347,8 +324,6 @@ class AsanaSource(BaseSource):
         try:
             params = {**self._goal_params(), "opt_fields": "name"}
             self._transport().request("GET", "/goals", params={**params, "limit": "1"}, what=what)
-        except AsanaError as e:
-            return [str(self._refused(e, what))]
         except SourceError as e:
             return [str(e)]
         return []
