@@ -18,7 +18,7 @@ from syncd.diff import desired_patches
 from syncd.evaluate import EvalSettings, evaluate
 from syncd.http import RetryPolicy
 from syncd.model import Patch, ReadResult
-from syncd.source import SourceContext
+from syncd.source import SourceContext, perform
 from tests.fakes.asana import PREFIX, AsanaFake
 from tests.trello_helpers import DictCache
 
@@ -82,6 +82,10 @@ def patches_for(source: Any, result: ReadResult, now: datetime = NOW) -> list[Pa
 
 
 def sync_once(source: Any, now: datetime = NOW) -> tuple[ReadResult, list[Patch], list[Any]]:
+    """What a pass does with one source: read, perform what ``prepare`` plans, evaluate, write."""
     result = source.read()
+    done = perform(source.prepare())
+    result.notes.extend(done.notes)
+    result.errors.extend(done.errors)
     patches = patches_for(source, result, now)
     return result, patches, source.write(patches)

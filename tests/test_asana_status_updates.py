@@ -81,6 +81,8 @@ def test_killed_at_any_point_the_next_pass_posts_exactly_one(asana, monkeypatch,
     monkeypatch.undo()
     assert len(asana.updates_on(kr)) == (1 if where == "after the post" else 0)
 
+    (action,) = open_asana(asana, ws, cache=cache, status_updates=True, dry_run=True).prepare()
+    assert action.description.startswith("finish 1 status update(s) an earlier pass left unposted")
     for _ in range(2):  # the next passes converge: one update, the status set, nothing more
         _, more, errors = sync_once(open_asana(asana, ws, cache=cache, status_updates=True))
         assert errors == []

@@ -98,6 +98,12 @@ class StatusUpdates:
             return ItemError(self.source, goal, f"status written, but the status update on {intent.get('where') or goal} "
                                                 f"was not posted ({e.status} {e.text})", fields=())  # fmt: skip
 
+    def pending(self) -> list[str]:
+        """Intents ``resume`` has work on: unsent ones, and any old enough to drop."""
+        with self._lock:
+            return [k for k, i in self.intents.items()
+                    if not i.get("sent") or self.today - date.fromisoformat(i.get("at", "1970-01-01")) > timedelta(days=_KEEP_DAYS)]  # fmt: skip
+
     def resume(self) -> list[ItemError]:
         """Finish intents a previous pass left (crash, ambiguous failure); drop stale ones."""
         errors: list[ItemError] = []

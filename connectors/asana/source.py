@@ -42,7 +42,7 @@ from syncd.mappings.asana import (
 )
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.secrets import SecretError, read_secret
-from syncd.source import BaseSource, Deferred, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
 
 from ._status_updates import StatusUpdates
 from .transport import AsanaErrors, Transport
@@ -210,10 +210,22 @@ class AsanaSource(BaseSource):
         if not goals:
             notes.append(f"Asana has no goals in {self._scope_text()} that the token can see")
         self._goals = by_gid
-        errors = []
-        if self.config.status_updates and not self.ctx.dry_run:
-            errors = self._updates().resume()  # a crash or an ambiguous failure left some
-        return ReadResult(objectives=objectives, errors=errors, notes=notes)
+        return ReadResult(objectives=objectives, notes=notes)
+
+    def prepare(self) -> list[Action]:
+        """Status updates an earlier pass intended and did not finish (a crash, an ambiguous failure)."""
+        if not self.config.status_updates:
+            return []
+        updates = self._updates()
+        pending = updates.pending()
+        if not pending:
+            return []
+
+        def resume() -> Performed:
+            return Performed(errors=updates.resume())
+
+        what = f"finish {len(pending)} status update(s) an earlier pass left unposted (or drop stale ones)"
+        return [Action(self.name, what, resume)]
 
     def _updates(self) -> StatusUpdates:
         if self._status_updates is None:
