@@ -212,6 +212,11 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
         except OSError as e:  # the lock file beside the state file: a configuration problem too
             raise wrap_os_error(config, e) from None
         state = stack.enter_context(closing(open_state(config, readonly=args.dry_run)))
+        if config.state_dsn and not args.dry_run:  # replicas may be syncing: take the leases first
+            refused = _take_leases(config, state, args.source, stack)
+            if refused:
+                print(f"syncd: {refused}", file=sys.stderr)
+                return 1
         report = sync(config, now=now, registry=REGISTRY, dry_run=args.dry_run, only=args.source, state=state)
     import io
     import os
@@ -227,6 +232,28 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
         _print_text(report, text)
         sys.stdout.write(redact(text.getvalue()))
     return report.exit_code
+
+
+def _take_leases(config: Config, state: Any, only: list[str] | None, stack: Any) -> str | None:
+    """One pass on a shared PostgreSQL store holds the leases of the groups it syncs, as a replica
+    would, and gives them back after; None when taken, else why not (a replica holds one)."""
+    import os
+
+    from .engine import select_sources
+    from .leases import Leases, credential_groups, lease_table
+
+    chosen, feeders = select_sources(config, only)
+    names = {cfg.name for _, cfg in [*chosen, *feeders]}
+    groups = {g: n for g, n in credential_groups(config, os.environ).items() if set(n) & names}
+    leases = Leases(state, config.syncd.lease_ttl.total_seconds(), groups)
+    leases.step()
+    stack.callback(leases.release)
+    missing = sorted(set(groups) - set(leases.held()))
+    if not missing:
+        return None
+    held = {row["group"]: row["replica"] for row in lease_table(state) if row["live"]}
+    busy = ", ".join(f"{', '.join(groups[g]) or g} (replica {held.get(g, '?')})" for g in missing)
+    return f"a running replica syncs {busy}; stop it, or run syncd sync --dry-run (it writes nothing)"
 
 
 def _check(config: Config) -> int:

@@ -165,3 +165,22 @@ class _Stop:
 
 def _now() -> datetime:
     return datetime(2026, 11, 15, 9, tzinfo=UTC)
+
+
+def test_syncd_sync_on_postgresql_holds_the_leases_for_its_pass_and_gives_them_back(tmp_path, pg_dsn, syncd):
+    shutil.copytree(ROOT / "tests" / "data" / "demo" / "examples", tmp_path / "examples")
+    config = tmp_path / "syncd.toml"
+    config.write_text(
+        f'[syncd]\nstate = "{pg_dsn}"\n[[kpis]]\nname = "kpis"\ntype = "csv"\npath = "examples/kpis.csv"\n'
+    )
+    run = syncd("sync", "--config", config, "--now", "2026-11-15T09:00:00Z")
+    assert run.code == 0, run.err
+    store = PostgresStore(pg_dsn)
+    try:
+        (row,) = lease_table(store)
+        assert row["sources"] == ["kpis"] and not row["live"]  # taken for the pass, released after
+        assert Leases(store, 60, {row["group"]: ["kpis"]}).step()[0] == [row["group"]]
+    finally:
+        store.close()
+    again = syncd("sync", "--config", config, "--now", "2026-11-15T09:00:00Z")
+    assert again.code == 1 and "a running replica syncs kpis" in again.err

@@ -213,6 +213,14 @@ def test_two_replicas_sigkill_the_leaseholder_mid_pass_the_other_takes_over_and_
     assert main(["status", "--config", str(tmp_path / "b" / "syncd.toml")]) == 0
     text = capsys.readouterr().out
     assert f"1 replica(s) running ({me})" in text and f"[synced by {me}]" in text
+    # A one-shot pass from cron (with the replicas' credentials) does not sync beside a replica.
+    os.environ.update(TRELLO_API_KEY=KEY, TRELLO_TOKEN=TOKEN)
+    try:
+        assert main(["sync", "--config", str(tmp_path / "b" / "syncd.toml")]) == 1
+    finally:
+        os.environ.pop("TRELLO_API_KEY"), os.environ.pop("TRELLO_TOKEN")
+    err = capsys.readouterr().err
+    assert "a running replica syncs" in err and f"okr-board (replica {me})" in err and f"kpis (replica {me})" in err
 
     # Converged: the board is what a clean run leaves, and a fresh pass has nothing to write.
     snapshot = _snapshot(fake, board)
