@@ -276,7 +276,13 @@ def sync(
                 continue
             except Exception as e:  # noqa: BLE001 - a bug or an unforeseen answer fails this source only
                 log.debug("reading %s raised", cfg.name, exc_info=True)
-                _fail(outcome, errors, f"could not be read ({type(e).__name__}: {e}); nothing written", "failed")
+                _fail(
+                    outcome,
+                    errors,
+                    f"{cfg.type} source {cfg.name!r} could not be read: the answer was not what syncd expects "
+                    f"({type(e).__name__}: {e}); nothing written; check base_url and any proxy in between",
+                    "failed",
+                )
                 continue
             outcome.notes.extend(result.notes)
             outcome.notes.extend(done.notes)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from syncd.mappings.notion import WRITABLE, Prop, parse_database_id
+from syncd.source import SourceError
 
 __all__ = ["parse_id", "compact", "resolve", "props_to_json", "props_from_json"]
 
@@ -42,6 +43,13 @@ parse_id = parse_database_id
 
 def compact(data_source: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of ``data_sources.retrieve`` syncd needs (JSON, kept in the state store)."""
+    found = data_source.get("properties") if isinstance(data_source, Mapping) else None
+    if not isinstance(found, Mapping) or not found or not all(isinstance(p, Mapping) for p in found.values()):
+        # A data source always has at least its title property: anything else is not Notion's answer.
+        raise SourceError(
+            f"the answer describing the database is not shaped like Notion's (no properties: {str(data_source)[:80]!r}); "
+            "nothing was synced; is base_url pointing at Notion?"
+        )
     props: dict[str, Any] = {}
     for name, p in (data_source.get("properties") or {}).items():
         kind = p.get("type")

@@ -296,7 +296,14 @@ class NotionSource(Writer, BaseSource):
                 if first_date is None:
                     first_date = t.server_date
                 for page in response["results"]:
-                    if page.get("object") != "page" or "id" not in page:
+                    if not (isinstance(page, dict) and page.get("object") in ("page", "data_source")
+                            and isinstance(page.get("id"), str) and isinstance(page.get("properties", {}), dict)):  # fmt: skip
+                        # Skipping it would pass a partial read off as the whole database.
+                        raise SourceError(
+                            f"{self.name}: Notion's answer for {db.label} holds a result that is not a page "
+                            f"({str(page)[:80]!r}); nothing was synced; is base_url pointing at Notion?"
+                        )
+                    if page.get("object") != "page":
                         continue
                     if page.get("in_trash") or page.get("archived") or page.get("is_archived"):
                         records.pop(page["id"], None)

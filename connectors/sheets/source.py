@@ -470,9 +470,9 @@ def _worksheets(meta: Any, where: str) -> list[dict[str, Any]]:
         for s in sheets
     )
     if not ok:
-        shape = type(sheets).__name__ if isinstance(meta, dict) else type(meta).__name__
+        shape = f"its sheets are {type(sheets).__name__}" if isinstance(meta, dict) else f"it is {type(meta).__name__}"
         raise SourceError(
-            f"{where}: the metadata answer is not shaped like Google Sheets' (its sheets are a {shape}, "
+            f"{where}: the metadata answer is not shaped like Google Sheets' ({shape}, "
             "not a list of worksheets); check base_url and any proxy in front of Sheets"
         )
     return sheets
