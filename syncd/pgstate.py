@@ -137,7 +137,7 @@ class PostgresStore(SQLStore):
                 kwargs={"connect_timeout": max(1, int(connect_timeout)), "application_name": "syncd"},
                 configure=configure,
                 check=ConnectionPool.check_connection,
-                reconnect_timeout=0,
+                reconnect_timeout=3600.0,  # a server that went away: keep trying (with backoff) for an hour
                 timeout=5.0,  # waiting for a connection: a lost server fails the call soon, and it is retried
                 open=False,
                 name="syncd-state",

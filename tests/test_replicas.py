@@ -307,3 +307,43 @@ def _group_holders(replicas: list[Daemon]) -> dict[str, Daemon]:
             assert group not in out, f"{group} held twice"
             out[group] = d
     return out
+
+
+def test_postgresql_lost_while_running_the_replica_stays_up_stops_acting_and_resumes(tmp_path, fake, hook, daemons):
+    from tests.pgserver import PgServer, PgUnavailable
+
+    try:
+        pg = PgServer().start()  # a server of its own: this test takes it down
+    except PgUnavailable as e:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    try:
+        board, _ = _board(fake, 2, 6)
+        d = daemons(_config(tmp_path, pg.dsn(), fake, board), _env(hook))
+        assert _poll(lambda: _holds_all(d), timeout=30), d.log_text()[-3000:]
+        first = _health(d)["replica"]["leases"]
+        d.wait_passes("okr-board", 2, timeout=30)
+
+        pg.halt()  # the database goes away under a running replica
+        down = _poll(lambda: (r := d.get("/healthz")).status_code == 503 and r.json(), timeout=30)
+        assert down and "the PostgreSQL state store cannot be reached; retrying" in down["reasons"]
+        assert d.get("/readyz").status_code == 503
+        # By its own clock it stops holding (and so calling), and it is still alive.
+        assert _poll(lambda: _health(d)["replica"]["leases_held"] == [], timeout=TTL * 3 + 20)
+        calls = fake.calls.total()
+        time.sleep(INTERVAL * 3)
+        assert fake.calls.total() == calls and d.proc.poll() is None
+
+        pg.resume()  # back: it takes its groups again (new fencing numbers) and syncs
+        assert _poll(lambda: _holds_all(d), timeout=60), d.log_text()[-3000:]
+        n = d.passes("okr-board")
+        d.wait_passes("okr-board", n + 1, timeout=30)
+        again = {row["group"]: row["fence"] for row in _health(d)["replica"]["leases"]}
+        assert all(again[row["group"]] > row["fence"] for row in first)
+        assert d.get("/healthz").status_code == 200
+        assert d.stop()[0] == 0
+        assert PASSWORD not in d.log_text()
+        assert any(e.get("event") == "lease_store_unreachable" for e in d.lines)
+    finally:
+        pg.stop()
