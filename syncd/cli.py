@@ -272,7 +272,10 @@ def _check(config: Config) -> int:
 
     redact = Redactor(secret_values(config, os.environ))
     print(f"config {config.path}: valid")
-    print(f"state {config.state_path}: writable")
+    if config.state_dsn:
+        print("state (PostgreSQL): reachable")
+    else:
+        print(f"state {config.state_path}: writable")
     holder = lock_holder(config)
     if holder:
         problems += 1
