@@ -212,6 +212,7 @@ class Daemon:
                 ", ".join(busy),
                 extra={"event": "interrupted"},
             )
+        self.page.close()  # before the store it reads history from is closed
         self.alerts.stop(timeout=2.0)
         if self.leases is not None:
             self.leases.stop()

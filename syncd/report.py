@@ -13,6 +13,7 @@ The same input always gives the same bytes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from .state import StateStore
 
 __all__ = ["CSP", "Page", "LivePage", "views_of", "render", "write_report", "HISTORY_DAYS"]
+
+log = logging.getLogger("syncd.report")
 
 #: How far back the sparklines go.
 HISTORY_DAYS = 90
@@ -595,25 +598,31 @@ def _write_atomically(path: Path, text: str) -> None:
 class LivePage:
     """The page of ``syncd run``: each completed pass replaces its source's part.
 
-    The views (sparklines included) and the HTML are built in the pass's
-    thread when the pass ends, so a request only sends bytes already made: it
-    never reads a source and never waits for a render. A page whose ages are
-    a minute old is still served at once, and brought up to date behind it.
+    A pass only hands its report over (:meth:`observe`): the views
+    (sparklines included) and the HTML are built by a worker thread of the
+    page's own, so the page never lengthens a pass (nor delays a stop), and a
+    request only sends bytes already made: it never reads a source and never
+    waits for a render. A page whose ages are a minute old is still served at
+    once, and brought up to date behind it.
     """
 
     #: How long a rendered page is served before its ages are brought up to date.
     MAX_AGE = 60.0
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, background: bool = True):
         self._lock = threading.Lock()  # the data below
-        self._render_lock = threading.Lock()  # one render at a time
+        self._build_lock = threading.Lock()  # one build (views, then HTML) at a time
         self._config = config
         self._settings = EvalSettings.from_config(config)
         self._parts: dict[str, Part] = {}
         self._runs: dict[str, dict[str, Any]] = {}
+        self._pending: dict[str, tuple[SyncReport, StateStore]] = {}
         self._html: bytes | None = None
         self._rendered = 0.0
-        self._refreshing = False
+        self._background = background
+        self._wake = threading.Event()
+        self._closed = False
+        self._worker: threading.Thread | None = None
 
     def seed(self, runs: Iterable[Mapping[str, Any]]) -> None:
         """The passes recorded before this start (``StateStore.last_runs``): their time and outcome."""
@@ -628,43 +637,66 @@ class LivePage:
             self._config = config
             self._settings = EvalSettings.from_config(config)
             self._parts = {n: p for n, p in self._parts.items() if n in names}
-        self.refresh()
+            self._pending = {n: p for n, p in self._pending.items() if n in names}
+        self._kick()
 
     def observe(self, name: str, report: SyncReport, state: StateStore) -> None:
-        """Take the pass of source ``name`` that just ended, and render the page."""
+        """Take the pass of source ``name`` that just ended (the page is built behind it)."""
         outcome = report.sources[name]
-        history = _history(state, report.evaluation.kpis, report.now)
-        part = views_of(
-            report.evaluation,
-            kpis=report.items.kpis,
-            objectives=report.items.objectives,
-            errors=report.errors,
-            now=report.now,
-            settings=self._settings,
-            history=history,
-        )
         with self._lock:
-            if outcome.outcome == "failed" and name in self._parts:
-                # A failed read knows nothing of the items: keep the last good ones, show the error.
-                kept = self._parts[name]
-                part = Part(now=kept.now, kpis=kept.kpis, objectives=kept.objectives, warnings=kept.warnings,
-                            errors=part.errors)  # fmt: skip
-            self._parts[name] = part
+            self._pending[name] = (report, state)
             self._runs[name] = {
                 "now": report.now.isoformat(),
                 "outcome": outcome.outcome,
                 "items": outcome.items,
                 "writes": outcome.writes,
             }
-        self.refresh()
+        self._kick()
 
-    def refresh(self, now: datetime | None = None) -> bytes:
-        """Render the page from the latest parts (``now``: the page's time, default the clock).
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the worker (before the state store it reads history from is closed)."""
+        self._closed = True
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
 
-        Renders run one at a time, each from the data as it is when it starts,
+    def _kick(self) -> None:
+        if not self._background:
+            self.build()
+            return
+        with self._lock:
+            if self._closed:
+                return
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="report-page", daemon=True)
+                self._worker.start()
+        self._wake.set()
+
+    def _work(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            try:
+                self.build()
+            except Exception:  # noqa: BLE001 - the page must never take the service down
+                log.exception("report page: could not build the page")
+
+    def build(self, now: datetime | None = None) -> bytes:
+        """Build the parts of the passes handed over, then the page (``now``: its time, default the clock).
+
+        Builds run one at a time, each from the data as it is when it starts,
         so the last one to finish is the newest.
         """
-        with self._render_lock:
+        with self._build_lock:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                settings = self._settings
+            for name, (report, state) in pending.items():
+                part = self._part(name, report, state, settings)
+                with self._lock:
+                    self._parts[name] = part
             with self._lock:
                 order = [cfg.name for _, cfg in self._config.sources()]
                 page = Page(
@@ -676,15 +708,34 @@ class LivePage:
                 )
             html = render(page).encode("utf-8")
             with self._lock:
-                self._html, self._rendered, self._refreshing = html, time.monotonic(), False
+                self._html, self._rendered = html, time.monotonic()
             return html
 
+    def _part(self, name: str, report: SyncReport, state: StateStore, settings: EvalSettings) -> Part:
+        history = _history(state, report.evaluation.kpis, report.now)
+        part = views_of(
+            report.evaluation,
+            kpis=report.items.kpis,
+            objectives=report.items.objectives,
+            errors=report.errors,
+            now=report.now,
+            settings=settings,
+            history=history,
+        )
+        kept = self._parts.get(name)
+        if report.sources[name].outcome == "failed" and kept is not None:
+            # A failed read knows nothing of the items: keep the last good ones, show the error.
+            part = Part(now=kept.now, kpis=kept.kpis, objectives=kept.objectives, warnings=kept.warnings,
+                        errors=part.errors)  # fmt: skip
+        return part
+
     def html(self) -> bytes:
-        """``GET /``: the page as last rendered (rendered now only before the first render)."""
+        """``GET /``: the page as last built (built now only before the first build)."""
         with self._lock:
             html = self._html
             stale = time.monotonic() - self._rendered > self.MAX_AGE
-            if html is not None and stale and not self._refreshing:
-                self._refreshing = True
-                threading.Thread(target=self.refresh, name="report-page", daemon=True).start()
-        return html if html is not None else self.refresh()
+        if html is None:
+            return self.build()
+        if stale:
+            self._kick()
+        return html

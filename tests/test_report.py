@@ -328,7 +328,7 @@ def test_the_live_page_keeps_a_failed_sources_last_items_shows_its_error_and_for
         )  # fmt: skip
 
     store = SQLiteStore(tmp_path / "s.db")
-    page = LivePage(config)
+    page = LivePage(config, background=False)
     assert b"No KPIs on this page." in page.html()  # before any pass: a page, not an error
     page.observe("company-kpis", report("ok", [kpi], []), store)
     assert b'data-kpi-id="K1" data-status="amber"' in page.html()
