@@ -142,7 +142,9 @@ def main(n: int = 200) -> None:
         return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
     print(f"1,000 items (400 KPIs with 30 values each, 100 objectives x 5 key results); page {size / 1024:.0f} KiB")
-    print(f"first build of the page after both passes (template compiled, history read; never in a request): {built * 1000:.1f} ms")
+    print(
+        f"first build of the page after both passes (template compiled, history read; never in a request): {built * 1000:.1f} ms"
+    )
     print(f"GET / served as rendered:    p50 {ms(cached, 50):.2f} ms, p95 {ms(cached, 95):.2f} ms ({n} requests)")
     print(
         f"GET / while passes end:      p50 {ms(busy, 50):.2f} ms, p95 {ms(busy, 95):.2f} ms, "
