@@ -46,7 +46,14 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 #: Variables that hold secrets even when the config names none.
-_DEFAULT_SECRET_VARS = ("NOTION_TOKEN", "TRELLO_API_KEY", "TRELLO_TOKEN", "TRELLO_APP_SECRET", "NOTION_WEBHOOK_TOKEN")
+_DEFAULT_SECRET_VARS = (
+    "NOTION_TOKEN",
+    "TRELLO_API_KEY",
+    "TRELLO_TOKEN",
+    "TRELLO_APP_SECRET",
+    "NOTION_WEBHOOK_TOKEN",
+    "PGPASSWORD",
+)
 
 
 class Redactor:

@@ -39,3 +39,12 @@ def test_unreachable_postgresql_at_start_is_exit_2_naming_the_dsn(tmp_path, sync
         assert run.code == 2, (command, run.err)
         assert f"127.0.0.1:{port}/syncd" in run.err and "cannot reach the PostgreSQL state store" in run.err
         assert "never-Shown-pw" not in run.err + run.out
+
+
+def test_the_postgresql_password_is_redacted_wherever_it_would_appear(tmp_path):
+    from syncd.config import load_config
+    from syncd.logs import Redactor, secret_values
+
+    config = load_config(_config(tmp_path, "postgresql://syncd@db:5432/syncd"))
+    redact = Redactor(secret_values(config, {"PGPASSWORD": "pg-pass-Secret-42"}))
+    assert redact("FATAL: password pg-pass-Secret-42 rejected") == "FATAL: password *** rejected"
