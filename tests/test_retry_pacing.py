@@ -327,3 +327,17 @@ def test_a_late_caller_pushes_the_next_ones_back():
     second = clock[0]
     pacer.acquire()
     assert clock[0] - second == pytest.approx(pacer.spacing)
+
+
+def test_a_long_retry_after_defers_the_other_sources_on_that_credential_at_once(echo):
+    """A Retry-After beyond the policy is shared through the pacer: the next call on the same
+    credential (another source, the same pass) defers at once instead of sleeping an hour."""
+    echo.storm(1, retry_after=3600)
+    pacer = Pacer(1000, 1, sleep=lambda s: pytest.fail(f"slept {s:.0f}s"))
+    with httpx.Client() as client:
+        with pytest.raises(Deferred):
+            call(_get(client, echo.url + "/ping"), policy=_policy([], max_wait=60), pacer=pacer, service="notion")
+        with pytest.raises(Deferred) as e:
+            call(_get(client, echo.url + "/ping"), policy=_policy([], max_wait=60), pacer=pacer, service="notion")
+    assert e.value.retry_after > 3500 and "next pass" in str(e.value)
+    assert echo.calls["ping"] == 1

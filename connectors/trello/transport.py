@@ -40,6 +40,9 @@ class Pacers:
         for p in self.pacers:
             p.pause(seconds)
 
+    def held_for(self) -> float:
+        return max(p.held_for() for p in self.pacers)
+
 
 def error_text(response: httpx.Response) -> str:
     """Trello's error, short: JSON ``{"error","message"}`` or plain text."""

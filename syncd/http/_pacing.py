@@ -103,6 +103,11 @@ class Pacer:
         self.waited += seconds
         self._sleep(seconds)
 
+    def held_for(self) -> float:
+        """Seconds every caller is still held back by a server's Retry-After."""
+        with self._lock:
+            return max(0.0, self._held_until - self._clock())
+
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (a server's Retry-After)."""
         with self._lock:

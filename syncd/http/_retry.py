@@ -42,6 +42,8 @@ class Acquirer(Protocol):
 
     def pause(self, seconds: float) -> None: ...
 
+    def held_for(self) -> float: ...
+
 
 class Transient(Exception):
     """A failure worth another attempt (429, 5xx, a timeout, a dropped connection)."""
@@ -131,6 +133,13 @@ def call(
 
     def attempt() -> T:
         check_stop()
+        held = pacer.held_for() if pacer is not None else 0.0
+        if held > policy.max_wait:  # another source on this credential was told to wait that long
+            raise Deferred(
+                f"{service or 'the service'} asked to wait {held:.0f}s more before the next call on these "
+                "credentials; the rest of this source's work moves to its next pass",
+                retry_after=held,
+            )
         if pacer is not None:
             pacer.acquire()
             check_stop()  # the pacer may have held this call back a while
