@@ -38,7 +38,7 @@ _PUSH = {"notion": "syncd.connectors.notion.push", "trello": "syncd.connectors.t
 def push_setup(role: Role, config: Any, ctx: SourceContext, callback: str) -> dict[str, Any]:
     """Make sure the service sends this source's events to ``callback`` (spec §9); return what was
     set up (JSON, no secret: ``own`` holds syncd's own ids on the service)."""
-    return importlib.import_module(_PUSH[config.type]).setup(role, config, ctx, callback)  # type: ignore[no-any-return]
+    return importlib.import_module(_PUSH[config.type]).setup(role, config, ctx, callback)
 
 
 def push_teardown(name: str, record: dict[str, Any], ctx: SourceContext) -> None:
@@ -48,4 +48,4 @@ def push_teardown(name: str, record: dict[str, Any], ctx: SourceContext) -> None
 
 def push_check(role: Role, config: Any, ctx: SourceContext, callback: str) -> tuple[list[str], list[str]]:
     """``syncd check``: (problems, notes) about this source's push."""
-    return importlib.import_module(_PUSH[config.type]).check(role, config, ctx, callback)  # type: ignore[no-any-return]
+    return importlib.import_module(_PUSH[config.type]).check(role, config, ctx, callback)

@@ -218,7 +218,7 @@ def _status_of(card: Mapping[str, Any], owned: Mapping[str, str]) -> str | AnyOf
     if not shown:
         return _UNLABELLED
     # Two status labels never equal a desired status, so the next write cleans up.
-    return normalise_status(shown[0]) if len(shown) == 1 else ", ".join(shown)
+    return normalise_status(shown[0]) if len(shown) == 1 else ", ".join(shown)  # type: ignore[return-value]
 
 
 def owned_labels(board: Board, names: Names) -> dict[str, str]:

@@ -22,7 +22,7 @@ __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2, as argparse does, with a hint
+    def error(self, message: str) -> None:  # type: ignore[override]  # exit 2, as argparse does, with a hint
         self.print_usage(sys.stderr)
         self.exit(2, f"syncd: error: {message}\n")
 
@@ -150,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """Whatever ``sys.stderr`` is when a record is written (a handler must not outlive a swapped stream)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 
@@ -290,7 +290,7 @@ def _check(config: Config) -> int:
             print(f"  - {listen}")
     for role, cfg in config.sources():
         try:
-            source = REGISTRY.open(role, cfg, ctx)  # type: ignore[arg-type]
+            source = REGISTRY.open(role, cfg, ctx)
             found = source.check()
             source.close()
         except SourceError as e:
@@ -401,7 +401,7 @@ def _check_push(config: Config, role: str, cfg: Any, ctx: Any, found: list[str])
     from .source import SourceError
 
     try:
-        problems, notes = push_check(role, cfg, ctx, callback_url(config, cfg))  # type: ignore[arg-type]
+        problems, notes = push_check(role, cfg, ctx, callback_url(config, cfg))
     except SourceError as e:
         problems, notes = [f"push: {e}"], []
     found.extend(f"push: {p}" for p in problems)

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -93,13 +93,20 @@ def _duration(low: timedelta, high: timedelta = _MAX_DURATION, example: str = "1
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-#: How often a source is synced; the fakes in tests pass fractions of a second.
-Interval = _duration(timedelta(milliseconds=100), example="15m")
-Timeout = _duration(timedelta(milliseconds=100), timedelta(minutes=10), example="30s")
-Span = _duration(timedelta(0), example="1d")
-LeaseTtl = _duration(timedelta(seconds=1), timedelta(hours=1), example="60s")
-#: How long the state store keeps history: a day to ten years.
-Retention = _duration(timedelta(days=1), timedelta(days=3660), example="400d")
+if TYPE_CHECKING:  # to a type checker each is a timedelta; pydantic sees the bounds
+    Interval: TypeAlias = timedelta
+    Timeout: TypeAlias = timedelta
+    Span: TypeAlias = timedelta
+    LeaseTtl: TypeAlias = timedelta
+    Retention: TypeAlias = timedelta
+else:
+    #: How often a source is synced; the fakes in tests pass fractions of a second.
+    Interval = _duration(timedelta(milliseconds=100), example="15m")
+    Timeout = _duration(timedelta(milliseconds=100), timedelta(minutes=10), example="30s")
+    Span = _duration(timedelta(0), example="1d")
+    LeaseTtl = _duration(timedelta(seconds=1), timedelta(hours=1), example="60s")
+    #: How long the state store keeps history: a day to ten years.
+    Retention = _duration(timedelta(days=1), timedelta(days=3660), example="400d")
 
 
 def parse_listen(text: str) -> tuple[str, int]:

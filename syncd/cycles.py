@@ -110,8 +110,8 @@ def parse_cycle(text: str, *, fiscal_year_start: int = 1, tz: str = "UTC") -> Cy
         year, kind, n = (
             (int(m.group(1)), m.group(2), int(m.group(3)))
             if m
-            else (int(first.group(3)), first.group(1), int(first.group(2)))
-        )  # type: ignore[union-attr]
+            else (int(first.group(3)), first.group(1), int(first.group(2)))  # type: ignore[union-attr]
+        )
         per, length = (4, 3) if kind == "Q" else (2, 6)
         if not 1 <= n <= per:
             raise ValueError(f"{raw!r}: there is no {kind}{n}, a year has {kind}1 to {kind}{per}; write one of {FORMS}")

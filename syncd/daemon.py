@@ -315,7 +315,7 @@ class Daemon:
             self.registrar = Registrar(
                 self.store,
                 self.hooks,
-                setup=lambda role, cfg, url: push_setup(role, cfg, ctx(), url),  # type: ignore[arg-type]
+                setup=lambda role, cfg, url: push_setup(role, cfg, ctx(), url),
                 teardown=lambda name, record: push_teardown(name, record, ctx()),
             )
         self.registrar.configure(config)

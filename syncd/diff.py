@@ -129,7 +129,7 @@ def _patches_for(
                         new,
                         item.ref,
                         kind,  # type: ignore[arg-type]
-                        colour if name == "status" else None,
+                        colour if name == "status" else None,  # type: ignore[arg-type]
                         progress if name == "status" else None,
                     )
                 )

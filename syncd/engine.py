@@ -49,7 +49,7 @@ def _kpi_to_json(k: KPI) -> dict[str, Any]:
 
 
 def _kpi_from_json(d: dict[str, Any]) -> KPI:
-    values = {f: d.get(f) for f in _KEPT_FIELDS if f in d}
+    values: dict[str, Any] = {f: d.get(f) for f in _KEPT_FIELDS if f in d}
     for band in ("green", "red"):
         if isinstance(values.get(band), list):
             values[band] = tuple(values[band])

@@ -131,7 +131,7 @@ def _metric(kr: KeyResult, current: float | None, current_reason: str | None) ->
         return _Measure(current, None, "invalid", _at(kr.where, why))
     if current is None or current - current != 0:
         return _Measure(None, None, "no_data", current_reason or _at(kr.where, "no current value"))
-    p = (current - s) / (t - s)  # type: ignore[operator]
+    p = (current - s) / (t - s)
     return _Measure(current, min(1.0, max(0.0, p)), None, None)
 
 

@@ -246,7 +246,7 @@ class HealthServer:
     @property
     def url(self) -> str:
         host, port = self.address
-        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"  # type: ignore[str-bytes-safe]
 
     def close(self) -> None:
         self._httpd.shutdown()

@@ -230,7 +230,7 @@ def _parse(raw: Any, locale: str | None) -> tuple[Parsed, bool]:
     marker = _marker_reason(text)
     if marker:
         return Parsed(None, marker), False
-    value, percent = _text_number(text, _decimal_comma(locale))
+    value, percent = _text_number(text, _decimal_comma(locale))  # type: ignore[assignment]
     if value is None:
         return Parsed(None, f"not a number: {_show(text)}"), percent
     if not math.isfinite(value):
@@ -278,7 +278,7 @@ def parse_bool(raw: Any) -> bool | None:
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, numbers.Real):
-            return {1: True, 0: False}.get(raw) if raw in (0, 1) else None
+            return {1: True, 0: False}.get(raw) if raw in (0, 1) else None  # type: ignore[call-overload]
         if isinstance(raw, str):
             text = raw.strip().lower()
             if text in _TRUE:
@@ -358,6 +358,6 @@ def parse_threshold(raw: Any, *, locale: str | None = None) -> tuple[float | tup
         if bad:
             return None, f"not a range: {_show(raw)} ({bad[0].reason}); write it low..high, such as 95..105"
         low, high = sorted((ends[0].value, ends[1].value))  # type: ignore[type-var]
-        return (low, high), None
+        return (low, high), None  # type: ignore[return-value]
     except Exception:
         return None, f"not a threshold: {_show(raw)}"

@@ -38,7 +38,7 @@ def _example() -> Traversable:
     try:
         return resources.files("syncd.examples")
     except ModuleNotFoundError:  # an editable install made before syncd.examples existed
-        return resources.files("syncd").joinpath("..", "examples")  # type: ignore[arg-type]
+        return resources.files("syncd").joinpath("..", "examples")
 
 
 def dated(text: str, today: date) -> str:

@@ -424,7 +424,7 @@ class SQLStore:
                 by_key: dict[str, list[tuple[datetime, str]]] = {}
                 for k, seen in old:
                     by_key.setdefault(k, []).append((datetime.fromisoformat(seen), seen))
-                gone = []
+                gone = []  # type: ignore[var-annotated]
                 for k, rows in by_key.items():
                     rows.sort()
                     if len(rows) == counts[k]:

@@ -73,7 +73,7 @@ class AsanaErrors(ServiceErrors):
                     f"(workspace, team, time_period) and that the token in {var} can see them")  # fmt: skip
         return f"Asana refused {what} ({status} {text})" + (f" on {goal}" if goal else "")
 
-    def refused(self, status: int, text: str, what: str, goal: str | None = None) -> Refused:  # type: ignore[override]
+    def refused(self, status: int, text: str, what: str, goal: str | None = None) -> Refused:
         kind = self.kind(status)
         message = self.hint(kind, status=status, text=text, what=what, goal=goal)
         return Refused(message, kind=kind, status=status, text=text)

@@ -106,7 +106,7 @@ class _LocalFile(BaseSource):
 
     def check(self) -> list[str]:
         try:
-            self.read()
+            self.read()  # type: ignore[attr-defined]
         except SourceError as e:
             return [str(e)]
         if not os.access(self.path, os.W_OK) or not self.path.stat().st_mode & 0o222:

@@ -37,7 +37,7 @@ def wants_comment(patch: Patch, colour_of: Callable[[Any], str | None]) -> bool:
 class Comments:
     def __init__(self, source: str, cache: Cache, transport: Callable[[], Transport], today: date):
         self.source, self.cache, self._transport, self.today = source, cache, transport, today
-        self.intents: dict[str, dict[str, Any]] = dict(cache.get(source, _KEY) or {})  # type: ignore[arg-type]
+        self.intents: dict[str, dict[str, Any]] = dict(cache.get(source, _KEY) or {})  # type: ignore[call-overload]
 
     def _save(self) -> None:
         self.cache.put(self.source, _KEY, self.intents)
@@ -66,7 +66,7 @@ class Comments:
         what = f"a comment on {intent.get('url') or page}"
         try:
             if intent.get("tried") and self._present(t, page, text, what):
-                return self._done(key)
+                return self._done(key)  # type: ignore[func-returns-value]
             for _ in range(2):
                 intent["tried"] = True
                 self._save()
@@ -77,10 +77,10 @@ class Comments:
                         ),
                         what,
                     )
-                    return self._done(key)
+                    return self._done(key)  # type: ignore[func-returns-value]
                 except Ambiguous:
                     if self._present(t, page, text, what):
-                        return self._done(key)
+                        return self._done(key)  # type: ignore[func-returns-value]
             return None  # still unknown: the next pass looks again
         except NotionError as e:
             self.intents.pop(key, None)
@@ -122,7 +122,8 @@ class Comments:
 
     def _present(self, t: Transport, page: str, text: str, what: str) -> bool:
         for response in t.pages(
-            what, lambda cursor: t.client.comments.list(block_id=page, page_size=100, **_cursor(cursor))
+            what,
+            lambda cursor: t.client.comments.list(block_id=page, page_size=100, **_cursor(cursor)),  # type: ignore[arg-type, return-value]
         ):
             for comment in response["results"]:
                 body = "".join(

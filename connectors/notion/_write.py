@@ -38,7 +38,7 @@ class Writer:
     def _comments(self) -> Comments:
         if not hasattr(self, "_comments_obj"):
             today = (self.ctx.now or datetime.now(UTC)).date()
-            self._comments_obj = Comments(self.name, self.ctx.cache, lambda: self.transport, today)
+            self._comments_obj = Comments(self.name, self.ctx.cache, lambda: self.transport, today)  # type: ignore[attr-defined]
         return self._comments_obj
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
@@ -57,9 +57,9 @@ class Writer:
                 )
                 continue
             if db.schema is None:
-                self._prepare(db)
+                self._prepare(db)  # type: ignore[attr-defined]
                 if not db.records:
-                    db.records = dict((self.ctx.cache.get(self.name, f"pages:{db.id}") or {}).get("pages") or {})  # type: ignore[union-attr]
+                    db.records = dict((self.ctx.cache.get(self.name, f"pages:{db.id}") or {}).get("pages") or {})
             try:
                 if self._write_page(db, page_id, page_patches, errors):
                     written += 1
@@ -67,9 +67,11 @@ class Writer:
                 if e.code in ("unauthorized", "restricted_resource") or e.status == 401:
                     if written == 0:
                         self._save_records()
-                        raise self._named(e) from None
+                        raise self._named(e) from None  # type: ignore[attr-defined]
                     errors.extend(
-                        ItemError(self.name, p.item, str(self._named(e))) for _, ps in pending[index:] for p in ps
+                        ItemError(self.name, p.item, str(self._named(e)))  # type: ignore[attr-defined]
+                        for _, ps in pending[index:]
+                        for p in ps
                     )
                     break
                 raise
@@ -94,14 +96,14 @@ class Writer:
             for p in sendable
             if comments and wants_comment(p, mapping.colour_of_label)
         ]
-        c = self.transport.client
+        c = self.transport.client  # type: ignore[attr-defined]
         for attempt in range(2):
             try:
-                page = self._call(lambda: c.pages.update(page_id, properties=payload), f"page {url}")
+                page = self._call(lambda: c.pages.update(page_id, properties=payload), f"page {url}")  # type: ignore[attr-defined]
                 break
             except NotionError as e:
                 if e.code == "validation_error" and attempt == 0 and not db.refreshed:
-                    self._prepare(db, refresh=True)
+                    self._prepare(db, refresh=True)  # type: ignore[attr-defined]
                     new_payload, shown, _ = self._payload(db, sendable)
                     if new_payload != payload:
                         payload = new_payload

@@ -166,9 +166,9 @@ class NotionSource(Writer, BaseSource):
     def _prepare(self, db: _Db, *, refresh: bool = False) -> None:
         """Data source id and schema: from the state store, else (or when due) from Notion."""
         cached = self.ctx.cache.get(self.name, f"db:{db.id}") or {}
-        db.ds = cached.get("ds")  # type: ignore[union-attr]
-        db.schema = cached.get("schema")  # type: ignore[union-attr]
-        age = self.clock() - float(cached.get("at", 0))  # type: ignore[union-attr]
+        db.ds = cached.get("ds")
+        db.schema = cached.get("schema")
+        age = self.clock() - float(cached.get("at", 0))
         due = age >= self.cfg.full_refresh.total_seconds()
         c = self.transport.client
         if not db.ds:
@@ -272,14 +272,14 @@ class NotionSource(Writer, BaseSource):
         wall = self.clock()
         full = (
             not snap
-            or snap.get("fp") != fp  # type: ignore[union-attr]
-            or wall - float(snap.get("full_at", 0)) >= self.cfg.full_refresh.total_seconds()  # type: ignore[union-attr]
-            or not snap.get("cutoff")  # type: ignore[union-attr]
+            or snap.get("fp") != fp
+            or wall - float(snap.get("full_at", 0)) >= self.cfg.full_refresh.total_seconds()
+            or not snap.get("cutoff")
         )
-        records: dict[str, dict[str, Any]] = {} if full else dict(snap["pages"])  # type: ignore[index]
+        records: dict[str, dict[str, Any]] = {} if full else dict(snap["pages"])
         query: dict[str, Any] = {"page_size": 100}
         if not full:
-            query["filter"] = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": snap["cutoff"]}}  # type: ignore[index]
+            query["filter"] = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": snap["cutoff"]}}
         ids = sorted({_unquote(p.id) for p in db.props.values()})
         c, t = self.transport.client, self.transport
         t.server_date = None
@@ -289,7 +289,7 @@ class NotionSource(Writer, BaseSource):
 
         def fetch(cursor: str | None) -> dict[str, Any]:
             extra = {"start_cursor": cursor} if cursor else {}
-            return c.data_sources.query(db.ds, filter_properties=ids, **query, **extra)
+            return c.data_sources.query(db.ds, filter_properties=ids, **query, **extra)  # type: ignore[arg-type, return-value]
 
         try:
             for response in t.pages(db.label, fetch):
@@ -328,9 +328,9 @@ class NotionSource(Writer, BaseSource):
             if self._fingerprint(db) != fp or not records:
                 return self._read_pages(db, retried=True)
         db.records = records
-        cutoff = self._cutoff(first_date, newest, None if full else snap.get("cutoff"))  # type: ignore[union-attr]
+        cutoff = self._cutoff(first_date, newest, None if full else snap.get("cutoff"))
         self.ctx.cache.put(self.name, f"pages:{db.id}", {
-            "fp": self._fingerprint(db), "full_at": wall if full else snap.get("full_at"),  # type: ignore[union-attr]
+            "fp": self._fingerprint(db), "full_at": wall if full else snap.get("full_at"),
             "cutoff": cutoff, "pages": records,
         })  # fmt: skip
 
@@ -355,10 +355,10 @@ class NotionSource(Writer, BaseSource):
             if p is None:
                 continue
             ids: list[str] = []
-            for response in t.pages(f"{p.name!r} of {page.get('url') or page['id']}", lambda cursor: c.pages.properties.retrieve(
+            for response in t.pages(f"{p.name!r} of {page.get('url') or page['id']}", lambda cursor: c.pages.properties.retrieve(  # type: ignore[arg-type, return-value]
                 page["id"], _unquote(prop_id), page_size=100, **({"start_cursor": cursor} if cursor else {})
             )):  # fmt: skip
-                ids.extend((r.get("relation") or {}).get("id") for r in response["results"] if r.get("relation"))
+                ids.extend((r.get("relation") or {}).get("id") for r in response["results"] if r.get("relation"))  # type: ignore[misc]
             rec["v"][p.field] = ids
 
     def _named(self, e: SourceError) -> SourceError:

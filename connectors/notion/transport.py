@@ -85,7 +85,7 @@ class NotionErrors(ServiceErrors):
     def of_code(self, code: str, status: int) -> Kind:
         return _KIND_OF_CODE.get(code) or self.kind(status)
 
-    def hint(self, kind: Kind, *, status: int, text: str, what: str, code: str = "") -> str:  # type: ignore[override]
+    def hint(self, kind: Kind, *, status: int, text: str, what: str, code: str = "") -> str:
         env = self.token_env
         if kind == "auth":
             return (f"Notion refused the token in {env} (unauthorized): check that {env} "
@@ -142,7 +142,7 @@ class Transport:
         #: The server's clock (``Date`` of the last response), for incremental reads.
         self.server_date: datetime | None = None
         hooks = {"request": [self._count], "response": [self._date]}
-        self._http = httpx.Client(event_hooks=hooks)
+        self._http = httpx.Client(event_hooks=hooks)  # type: ignore[arg-type]
         self.client = Client(
             client=self._http,
             auth=token,

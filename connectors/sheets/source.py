@@ -425,7 +425,7 @@ class SheetsTable(BaseSource):
             for c in self.mapping.cell_writes([p]):
                 if c.row != self.config.header_row and (c.row, c.col) in changed:
                     out.append((c.row, c.col, p.colour))
-        return out
+        return out  # type: ignore[return-value]
 
     def _remember(self, c: CellWrite) -> None:
         while len(self._grid) < c.row:
@@ -475,7 +475,7 @@ def _worksheets(meta: Any, where: str) -> list[dict[str, Any]]:
             f"{where}: the metadata answer is not shaped like Google Sheets' ({shape}, "
             "not a list of worksheets); check base_url and any proxy in front of Sheets"
         )
-    return sheets
+    return sheets  # type: ignore[return-value]
 
 
 def _is_range(vr: Any) -> bool:

@@ -105,7 +105,7 @@ class Transport(HTTPClient):
         method: str,
         endpoint: str,
         params: Any = None,
-        data: Any = None,  # type: ignore[override]
+        data: Any = None,
         json: Any = None,
         files: Any = None,
         headers: Any = None,

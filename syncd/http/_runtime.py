@@ -84,7 +84,7 @@ class Runtime:
         with self._lock:
             if key not in self._kept:
                 self._kept[key] = make()
-            return self._kept[key]  # type: ignore[no-any-return]
+            return self._kept[key]
 
     def call(
         self,
