@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,7 @@ class Hooks:
         self._lock = threading.Lock()
         #: Source -> the ids syncd itself writes as on its service.
         self._own: dict[str, frozenset[str]] = {}
+        self._refusal_logged: dict[str, float] = {}
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -310,8 +312,14 @@ class Hooks:
 
     def _refused(self, name: str, what: str) -> Reply:
         self._count(name, "unauthorized")
-        log.info(
-            "source %s: webhook request refused: %s signature does not match",
+        now = time.monotonic()
+        with self._lock:  # one line a minute per source: refused requests must not flood the log
+            quiet = now - self._refusal_logged.get(name, -60.0) < 60.0
+            if not quiet:
+                self._refusal_logged[name] = now
+        (log.debug if quiet else log.warning)(
+            "source %s: webhook request refused (401): %s signature does not match; "
+            "if this goes on, check the secret (syncd check) and that the proxy passes the body as is",
             name,
             what,
             extra={"event": "webhook", "source": name, "outcome": "unauthorized"},
