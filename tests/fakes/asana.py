@@ -110,6 +110,7 @@ class AsanaFake(FakeServer):
             self.retry_after: float | None = None
             #: The next N status updates are taken, then answered 503 (an ambiguous failure).
             self.lose_update_answers = 0
+            self.refuse = None
             #: Refuse status updates with 403 (no permission to comment on goals).
             self.refuse_updates = False
             self.rate_limit = None
@@ -204,7 +205,9 @@ class AsanaFake(FakeServer):
 
     def rate_limited(self, request: Request, wait: float) -> Response:
         after = self.retry_after if self.retry_after is not None else wait
-        return self.error_body(429, "", _TOO_MANY, headers={"Retry-After": str(max(0, math.ceil(after)))})
+        # Whole seconds, as Asana sends; a test-sized wait under half a second is sent as 0.
+        seconds = math.ceil(after) if after >= 0.5 else 0
+        return self.error_body(429, "", _TOO_MANY, headers={"Retry-After": str(seconds)})
 
     def enforce(self, per_minute: int, period: float = 60.0) -> RateLimit:
         """Asana's per-token limit (150/min free, 1,500/min paid), or a test-sized one."""
