@@ -402,6 +402,7 @@ class Daemon:
                 extra={"event": "pass", "source": name, "outcome": "failed"},
             )
             self._record_crash(store, name, slot.cfg.type, now, reason)
+            self.page.crashed(name, now, reason)
             self.metrics.record_outcome(name, "failed", time.time())
             return PassResult("failed", reason=reason)
         out = report.sources[name]

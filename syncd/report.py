@@ -653,6 +653,19 @@ class LivePage:
             }
         self._kick()
 
+    def crashed(self, name: str, now: datetime, reason: str) -> None:
+        """A pass of ``name`` that ended in an exception: its last items stay, with the error."""
+        with self._lock:
+            self._pending.pop(name, None)
+            kept = self._parts.get(name)
+            self._parts[name] = Part(
+                now=kept.now if kept else now, kpis=kept.kpis if kept else [],
+                objectives=kept.objectives if kept else [], warnings=kept.warnings if kept else [],
+                errors=[(name, "", reason)],
+            )  # fmt: skip
+            self._runs[name] = {"now": now.isoformat(), "outcome": "failed"}
+        self._kick()
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the worker (before the state store it reads history from is closed)."""
         self._closed = True
