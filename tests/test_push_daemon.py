@@ -136,6 +136,23 @@ def test_a_persons_edit_in_trello_gets_its_status_in_one_pass_and_syncds_own_wri
     assert SECRET not in log and TOKEN not in log and KEY not in log
 
 
+def test_a_lost_event_is_caught_by_the_reconcile_poll(tmp_path, trello, daemons):
+    board = okr_board(trello, 1, 2)
+    card = next(cid for cid, c in trello.cards.items() if c["name"] == "KR 1.1")
+    port = free_port()
+    config = trello_config(tmp_path, trello, board, port)
+    config.write_text(config.read_text().replace('reconcile = "1h"', 'reconcile = "1500ms"'), encoding="utf-8")
+    d = daemons(config, ENV)
+    d.event("webhook_ready", timeout=15)
+    d.wait_for(lambda _: any(p.get("writes") for p in passes(d, "okr-board")), timeout=15)
+    with trello._data_lock:
+        trello.set_value(card, "Current", 40)  # an edit whose event never arrives
+    d.wait_for(lambda _: trello.value(card, "Progress") == "0.4", timeout=10)
+    assert passes(d, "okr-board")[-1]["trigger"] == "schedule"
+    assert metric(d, "accepted", "okr-board") == 0
+    assert d.stop()[0] == 0
+
+
 def test_the_hook_refuses_what_trello_did_not_sign_and_answers_its_checks(tmp_path, trello, daemons):
     board = okr_board(trello, 1, 2)
     port = free_port()
