@@ -242,13 +242,17 @@ class Leases:
         """Renew what is held, try to take what is free; return (taken, lost)."""
         taken: list[str] = []
         lost: list[str] = []
-        for group, sources in list(self.groups.items()):
+        share = self._share()
+        with self._lock:  # renew what is held first: the share counts it
+            order = sorted(self.groups.items(), key=lambda item: item[0] not in self._held)
+        for group, sources in order:
             with self._lock:
                 mine = self._held.get(group)
+                holding = sum(1 for lease in self._held.values() if lease.valid())
             sent = self.clock()
             try:
                 token = self._renew(group, mine, sources) if mine is not None else None
-                if token is None:
+                if token is None and (mine is not None or holding < share):
                     token = self._take(group, sources)
                 self.reachable = True
             except Exception as e:  # noqa: BLE001 - PostgreSQL unreachable: keep what the clock allows
@@ -299,6 +303,25 @@ class Leases:
             self.on_change(taken, lost)
         return taken, lost
 
+    def _share(self) -> int:
+        """How many groups this replica takes when they are free: its fair part among the live
+        replicas (each says it is alive at every step), so replicas share the work. What it holds
+        already it keeps (no lease moves while its holder lives)."""
+        try:
+            with self.store.transaction() as db:
+                db.execute(
+                    "INSERT INTO replicas (holder, host, pid, seen) VALUES (?, ?, ?, now()) "
+                    "ON CONFLICT (holder) DO UPDATE SET seen = now()",
+                    (self.holder, self.host, self.pid),
+                )
+                db.execute("DELETE FROM replicas WHERE seen < now() - make_interval(secs => ?)", (self.ttl * 10,))
+                (live,) = db.execute(
+                    "SELECT COUNT(*) FROM replicas WHERE seen > now() - make_interval(secs => ?)", (self.ttl,)
+                ).fetchone()
+        except Exception:  # noqa: BLE001 - unreachable: the loop below finds out and says so
+            return len(self.groups)
+        return max(1, -(-len(self.groups) // max(1, int(live))))
+
     def _take(self, group: str, sources: list[str]) -> int | None:
         with self.store.transaction() as db:
             row = db.execute(
@@ -321,7 +344,13 @@ class Leases:
         return None if row is None else int(row[0])
 
     def release(self, groups: list[str] | None = None) -> None:
-        """Give up leases (all by default) so another replica takes them at once."""
+        """Give up leases (all by default: this replica stops) so another replica takes them at once."""
+        if groups is None:
+            try:
+                with self.store.transaction() as db:
+                    db.execute("DELETE FROM replicas WHERE holder = ?", (self.holder,))
+            except Exception:  # noqa: BLE001 - it ages out by itself
+                pass
         with self._lock:
             chosen = list(self._held) if groups is None else [g for g in groups if g in self._held]
             leases = [self._held.pop(g) for g in chosen]

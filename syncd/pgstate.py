@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS leases (
     sources TEXT NOT NULL DEFAULT '[]'
 );
 CREATE SEQUENCE IF NOT EXISTS lease_fence;
+CREATE TABLE IF NOT EXISTS replicas (
+    holder TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    seen TIMESTAMPTZ NOT NULL
+);
 """
 #: Serialises schema creation between replicas starting at once.
 _SCHEMA_LOCK = 0x73796E6364

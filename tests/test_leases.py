@@ -184,3 +184,15 @@ def test_syncd_sync_on_postgresql_holds_the_leases_for_its_pass_and_gives_them_b
         store.close()
     again = syncd("sync", "--config", config, "--now", "2026-11-15T09:00:00Z")
     assert again.code == 1 and "a running replica syncs kpis" in again.err
+
+
+def test_free_groups_are_shared_among_the_live_replicas(store):
+    groups = {f"g{i}": [f"s{i}"] for i in range(4)}
+    a, b = Leases(store, 30, groups), Leases(store, 30, groups)
+    a._share(), b._share()  # both alive
+    a.step()
+    b.step()
+    assert len(a.held()) == 2 and len(b.held()) == 2 and not set(a.held()) & set(b.held())
+    a.release()  # a stops: b takes the rest, being alone now
+    b.step()
+    assert len(b.held()) == 4

@@ -239,12 +239,11 @@ def test_three_replicas_one_holder_per_group_and_passes_carry_the_fencing_number
     replicas = [daemons(_config(tmp_path / f"r{i}", pg_dsn, fake, board), env) for i in range(3)]
     for d in replicas:
         d.event("replica", timeout=40)
-    holder = _poll(lambda: next((d for d in replicas if _taken(d) and _holds_any(d)), None), timeout=15)
-    assert holder is not None
-    _poll(lambda: holder.passes("okr-board") >= 2, timeout=15)
+    group = _group(replicas, "okr-board")
+    trello_holder = _poll(lambda: _group_holders(replicas).get(group), timeout=20)
+    assert trello_holder is not None
+    assert _poll(lambda: trello_holder.passes("okr-board") >= 2, timeout=15)
     fake.latency = 0.03
-    held_before = _group_holders(replicas)
-    trello_holder = held_before[_group(replicas, "okr-board")]
     assert _poll(lambda: _health(trello_holder)["sources"]["okr-board"]["running"], timeout=10, every=0.01)
     trello_holder.kill()
     killed = time.monotonic()
@@ -284,13 +283,6 @@ def test_three_replicas_one_holder_per_group_and_passes_carry_the_fencing_number
     for d in rest:
         assert d.stop()[0] == 0
     _messages_once(hook)
-
-
-def _holds_any(d: Daemon) -> bool:
-    try:
-        return bool(_health(d)["replica"]["leases_held"])
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _group(replicas: list[Daemon], source: str) -> str:
