@@ -9,16 +9,14 @@ run for every item on every pass. A bad row is a result (``no_data``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
-from zoneinfo import ZoneInfo
 
 from .alignment import align
-from .cycles import Cycle, cycle_or_reason, elapsed
+from .cycles import Cycle, elapsed
 from .history import day, forecast, red_since
 from .hygiene import hygiene_warnings
-from .kpi_status import CADENCE_DAYS, _at, _finite, _fmt, _kpi_result, kpi_status
+from .kpi_status import CADENCE_DAYS, _kpi_result, kpi_status
 from .model import (
     KPI,
     Colour,
@@ -30,66 +28,21 @@ from .model import (
     Objective,
     ObjectiveResult,
     OkrStatus,
-    OkrType,
     Points,
     Warning,
 )
+from .reasons import at as _at
+from .reasons import finite as _finite
+from .reasons import fmt as _fmt
+from .settings import EvalSettings
 
 if TYPE_CHECKING:
-    from .config import Config
+    pass
 
 __all__ = ["EvalSettings", "kpi_status", "evaluate", "colour_of", "CADENCE_DAYS"]
 
 #: Comparisons at the inclusive bounds must survive float noise (0.7*0.5-0.1).
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """The knobs of evaluation, from ``[syncd]``, ``[okr]`` and ``[kpi]`` of the config."""
-
-    timezone: str = "UTC"
-    fiscal_year_start: int = 1
-    default_type: OkrType = "aspirational"
-    aspirational_success: float = 0.7
-    on_track_tolerance: float = 0.10
-    at_risk_tolerance: float = 0.25
-    max_objectives: int = 5
-    max_key_results: int = 5
-    stale_grace: timedelta = timedelta(days=1)
-    check_in_days: float = 14
-    red_days: float = 14
-    company_sources: tuple[str, ...] = ()
-
-    @classmethod
-    def from_config(cls, config: Config) -> EvalSettings:
-        """Take the evaluation settings out of a :class:`syncd.config.Config`."""
-        return cls(
-            timezone=config.syncd.timezone,
-            fiscal_year_start=config.syncd.fiscal_year_start,
-            default_type=config.okr.default_type,
-            aspirational_success=config.okr.aspirational_success,
-            on_track_tolerance=config.okr.on_track_tolerance,
-            at_risk_tolerance=config.okr.at_risk_tolerance,
-            max_objectives=config.okr.max_objectives,
-            max_key_results=config.okr.max_key_results,
-            stale_grace=config.kpi.stale_grace,
-            check_in_days=config.okr.check_in_days,
-            red_days=config.kpi.red_days,
-            company_sources=tuple(config.okr.company_sources),
-        )
-
-    def success(self, okr_type: str | None) -> float:
-        """The grade that counts as success: 1.0 committed, 0.7 (configurable) aspirational."""
-        return 1.0 if (okr_type or self.default_type) == "committed" else self.aspirational_success
-
-    def cycle(self, text: str | None) -> Cycle | str:
-        """The cycle named by ``text`` in these settings, or why it cannot be read."""
-        return cycle_or_reason(text, fiscal_year_start=self.fiscal_year_start, tz=self.timezone)
-
-    def local(self, moment: datetime) -> datetime:
-        """A naive datetime is wall-clock time in the configured timezone."""
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(self.timezone))
 
 
 _DEFAULT = EvalSettings()

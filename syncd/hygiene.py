@@ -18,7 +18,7 @@ from .cycles import Cycle
 from .model import KeyResult, Objective, ObjectiveResult, Warning
 
 if TYPE_CHECKING:
-    from .evaluate import EvalSettings
+    from .settings import EvalSettings
 
 __all__ = ["hygiene_warnings", "ACTIVITY_WORDS", "KPI_WORDS"]
 

@@ -2,13 +2,12 @@
 
 The KPI half of :mod:`syncd.evaluate` (which re-exports :func:`kpi_status` and
 :data:`CADENCE_DAYS` and runs it for every KPI), pure for the same reasons: no
-I/O and no clock. The number helpers (``_finite``, ``_fmt``, ``_at``) live here
-because KPIs need them first; the key result code imports them.
+I/O and no clock. The number helpers shared with the key result code live in
+:mod:`syncd.reasons`; the settings in :mod:`syncd.settings`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -16,34 +15,17 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .model import KPI, KpiHistory, KpiResult, KpiStatus, Trend
+from .reasons import at as _at
+from .reasons import finite as _finite
+from .reasons import fmt as _fmt
 
 if TYPE_CHECKING:
-    from .evaluate import EvalSettings
+    from .settings import EvalSettings
 
 __all__ = ["kpi_status", "CADENCE_DAYS"]
 
 #: How old a value may be, by cadence, before the grace period starts.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92}
-
-
-def _fmt(x: float | tuple[float, float] | None) -> str:
-    """A number as a person would write it in a sheet: ``90``, ``99.5``, ``95..105``."""
-    if x is None:
-        return "none"
-    if isinstance(x, tuple):
-        return "..".join(_fmt(v) for v in x)
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.10g}"
-
-
-def _finite(x: Any) -> bool:
-    """A real number (not a bool), not NaN or infinite; a band: both ends so."""
-    if type(x) is float or type(x) is int:  # the common case, fast
-        return x - x == 0
-    if isinstance(x, tuple):
-        return len(x) == 2 and all(_finite(v) for v in x)
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _threshold_problem(kpi: KPI) -> str | None:
@@ -84,12 +66,6 @@ def _threshold_problem(kpi: KPI) -> str | None:
             "(the amber band around it): widen Red or narrow Green"
         )
     return None
-
-
-def _at(where: str, reason: str) -> str:
-    """A reason syncd worked out itself, prefixed with where a person finds the item
-    (the source's own reasons already name their cell)."""
-    return f"{where}: {reason}" if where and where not in reason else reason
 
 
 def _colour(direction: str, v: float, g: Any, r: Any) -> KpiStatus:
