@@ -337,9 +337,9 @@ class SyncdSection(_Strict):
     @field_validator("state")
     @classmethod
     def _no_password(cls, v: str) -> str:
-        from .pgstate import dsn_problem, is_dsn
+        if v.startswith(("postgresql://", "postgres://")):  # pgstate is imported only for a DSN
+            from .pgstate import dsn_problem
 
-        if is_dsn(v):
             problem = dsn_problem(v)
             if problem:
                 raise ValueError(problem)
@@ -424,9 +424,7 @@ class Config(_Strict):
     @property
     def state_dsn(self) -> str | None:
         """The PostgreSQL DSN of the state store, or None for a SQLite file."""
-        from .pgstate import is_dsn
-
-        return self.syncd.state if is_dsn(self.syncd.state) else None
+        return self.syncd.state if self.syncd.state.startswith(("postgresql://", "postgres://")) else None
 
     @property
     def state_path(self) -> Path:
