@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import threading
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +15,7 @@ from syncd.logs import JsonFormatter, RedactFilter, Redactor, secret_values, set
 from syncd.observe import Metrics, parse_listen
 from syncd.scheduler import PassResult, Scheduler, next_delay
 from tests.conftest import write_config
+from tests.sim_time import SimTime
 
 # --- backoff -----------------------------------------------------------------------------
 
@@ -28,13 +28,6 @@ def test_next_delay_backs_off_exponentially_up_to_a_cap():
     assert 3600 <= next_delay(60, "failed", 20, rng=rng) <= 3630  # capped (jitter at most 30s)
     assert 7200 <= next_delay(7200, "failed", 5, rng=rng) <= 7230  # an interval above the cap is kept
     assert 300 <= next_delay(60, "partial", 0, retry_after=300, rng=rng) <= 330  # the service's Retry-After
-
-
-def _drive(scheduler: Scheduler, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        scheduler.wake.clear()
-        scheduler.wake.wait(min(scheduler.tick(), 0.02))
 
 
 def _cfg(name: str) -> SimpleNamespace:
@@ -60,9 +53,10 @@ def test_a_slow_source_neither_runs_twice_at_once_nor_delays_the_others():
             passes[slot.name] += 1
         return PassResult("ok")
 
-    scheduler = Scheduler(run_pass, rng=random.Random(2))
+    clock = SimTime()
+    scheduler = Scheduler(run_pass, rng=random.Random(2), clock=clock)
     scheduler.configure([("kpis", _cfg("slow"), 0.05), ("kpis", _cfg("fast"), 0.05)])
-    _drive(scheduler, 0.6)
+    clock.drive(scheduler, 0.6, held={"slow"})
     assert scheduler.running() == ["slow"]
     assert passes["fast"] >= 5 and passes["slow"] == 0
     release.set()
@@ -79,9 +73,10 @@ def test_a_failing_source_backs_off_and_a_crash_is_a_failure():
             raise KeyError("a bug")
         return PassResult("failed" if slot.name == "bad" else "ok", reason="no such file")
 
-    scheduler = Scheduler(run_pass, rng=random.Random(3))
+    clock = SimTime()
+    scheduler = Scheduler(run_pass, rng=random.Random(3), clock=clock)
     scheduler.configure([("kpis", _cfg(n), 0.04) for n in passes])
-    _drive(scheduler, 1.0)
+    clock.drive(scheduler, 1.0)
     scheduler.wait_idle(1)
     assert passes["good"] >= 12
     assert 3 <= passes["bad"] <= 7  # 0.04, 0.08, 0.16, 0.32...: about 5 in a second
@@ -92,12 +87,12 @@ def test_a_failing_source_backs_off_and_a_crash_is_a_failure():
 
 def test_reconfigure_adds_removes_and_keeps_failures():
     seen = []
-    scheduler = Scheduler(lambda slot: seen.append(slot.name) or PassResult("ok"), rng=random.Random(4))
+    clock = SimTime()
+    scheduler = Scheduler(lambda slot: seen.append(slot.name) or PassResult("ok"), rng=random.Random(4), clock=clock)
     scheduler.configure([("kpis", _cfg("a"), 0.05)], failures={"a": 4})
     assert scheduler.slots["a"].failures == 4
     scheduler.configure([("okrs", _cfg("b"), 0.05)])
-    _drive(scheduler, 0.3)
-    scheduler.wait_idle(1)
+    clock.drive(scheduler, 0.3)
     assert set(scheduler.slots) == {"b"} and set(seen) == {"b"}
 
 
@@ -213,14 +208,15 @@ def test_retries_and_429s_are_counted_per_service():
 
 def test_a_partial_pass_comes_back_when_the_service_said_not_at_the_interval():
     times: list[float] = []
+    clock = SimTime()
 
     def run_pass(slot):
-        times.append(time.monotonic())
+        times.append(clock())
         return PassResult("partial", retry_after=0.2) if len(times) == 1 else PassResult("ok")
 
-    scheduler = Scheduler(run_pass, rng=random.Random(5))
+    scheduler = Scheduler(run_pass, rng=random.Random(5), clock=clock)
     scheduler.configure([("okrs", _cfg("notion"), 30.0)])
     scheduler.run_soon("notion")  # skip the start-up jitter
-    _drive(scheduler, 0.8)
+    clock.drive(scheduler, 0.8)
     assert len(times) == 2
     assert 0.2 <= times[1] - times[0] <= 0.5

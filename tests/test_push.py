@@ -7,7 +7,6 @@ import json
 import random
 import stat
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from syncd.scheduler import PassResult, Scheduler
 from tests.fakes import notion as notion_fake
 from tests.fakes import trello as trello_fake
 from tests.fakes.server import FakeServer, Request
+from tests.sim_time import SimTime, settle
 
 
 class Sink(FakeServer):
@@ -257,14 +257,6 @@ def test_notion_verification_is_kept_in_a_private_file_then_events_are_checked_w
 # --- scheduling ----------------------------------------------------------------------------------
 
 
-def _drive(scheduler: Scheduler, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        scheduler.tick()
-        scheduler.wake.wait(0.01)
-        scheduler.wake.clear()
-
-
 class _Cfg:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -273,38 +265,40 @@ class _Cfg:
 def test_a_burst_of_events_shares_one_pass_and_a_running_pass_is_followed_by_one_more():
     started: list[float] = []
     release = threading.Event()
+    clock = SimTime()
 
     def run_pass(slot: Any) -> PassResult:
-        started.append(time.monotonic())
+        started.append(clock())
         if len(started) == 2:
             release.wait(5)
         return PassResult("ok")
 
-    s = Scheduler(run_pass, rng=random.Random(1))
+    s = Scheduler(run_pass, rng=random.Random(1), clock=clock)
     s.configure([("okrs", _Cfg("b"), 3600.0)])
     s.run_soon("b", 3600)  # the first pass is far away
-    t0 = time.monotonic()
+    t0 = clock()
     for _ in range(5):  # a burst
         s.push("b", 0.2)
-    _drive(s, 0.1)
+    clock.drive(s, 0.1)
     assert started == []  # not before push_delay
-    _drive(s, 0.4)
+    clock.drive(s, 0.4)
     assert len(started) == 1 and 0.2 <= started[0] - t0 < 0.5
     assert s.slots["b"].trigger == "push"
     s.push("b", 0.0)
-    _drive(s, 0.1)
+    clock.drive(s, 0.1, held={"b"})
     assert len(started) == 2 and s.slots["b"].running  # the second pass hangs
     for _ in range(4):
         s.push("b", 0.05)  # events during it
-    _drive(s, 0.2)
+    clock.drive(s, 0.2, held={"b"})
     release.set()
-    _drive(s, 0.5)
+    settle(s, set())
+    clock.drive(s, 0.5)
     assert len(started) == 3  # at most one more after it
-    _drive(s, 0.3)
+    clock.drive(s, 0.3)
     assert len(started) == 3 and not s.slots["b"].running
     assert 3500 < s.seconds_to("b") <= 3600 * 1.1  # then back to its interval
     s.push("gone", 0)  # an event for a source no longer configured is dropped
-    _drive(s, 0.05)
+    clock.drive(s, 0.05)
 
 
 # --- registration ---------------------------------------------------------------------------------
