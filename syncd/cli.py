@@ -11,12 +11,15 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from . import __version__
 from .config import Config, ConfigError, find_config, load_config
 from .state import StateError
+
+if TYPE_CHECKING:
+    from .source import Role
 
 __all__ = ["main"]
 
@@ -389,7 +392,7 @@ def _health(config: Config, args: argparse.Namespace) -> int:
     return 0 if status == 200 else 1
 
 
-def _check_push(config: Config, role: str, cfg: Any, ctx: Any, found: list[str]) -> list[str]:
+def _check_push(config: Config, role: Role, cfg: Any, ctx: Any, found: list[str]) -> list[str]:
     """Spec §9: is push set up for this source? Problems join ``found``; the rest are notes."""
     if not config.pushed(cfg):
         if getattr(cfg, "push", None) is False and config.syncd.public_url:

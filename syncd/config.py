@@ -93,6 +93,9 @@ def _duration(low: timedelta, high: timedelta = _MAX_DURATION, example: str = "1
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+if TYPE_CHECKING:
+    from .source import Role
+
 if TYPE_CHECKING:  # to a type checker each is a timedelta; pydantic sees the bounds
     Interval: TypeAlias = timedelta
     Timeout: TypeAlias = timedelta
@@ -432,9 +435,10 @@ class Config(_Strict):
         kept beside the state go."""
         return self.resolve(Path("syncd.db") if self.state_dsn else Path(self.syncd.state))
 
-    def sources(self) -> list[tuple[str, Any]]:
+    def sources(self) -> list[tuple[Role, Any]]:
         """Every source as (role, config), role being ``kpis`` or ``okrs``."""
-        return [("kpis", s) for s in self.kpis] + [("okrs", s) for s in self.okrs]
+        kpis: list[tuple[Role, Any]] = [("kpis", s) for s in self.kpis]
+        return kpis + [("okrs", s) for s in self.okrs]
 
     def interval_of(self, source: Any) -> timedelta:
         """The source's ``interval``; else ``reconcile`` for a pushed source, else ``[syncd].interval``."""

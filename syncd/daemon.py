@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .alerts import Alerts
 from .config import Config, ConfigError, load_config
@@ -31,6 +31,9 @@ from .registry import Registry
 from .report import LivePage
 from .scheduler import PassResult, Scheduler, Slot
 from .state import StateStore, open_store
+
+if TYPE_CHECKING:
+    from .source import Role
 
 __all__ = ["run", "status", "Daemon", "STOP_GRACE"]
 
@@ -321,7 +324,7 @@ class Daemon:
         self.registrar.configure(config)
 
     @staticmethod
-    def _sources(config: Config) -> list[tuple[str, Any, float]]:
+    def _sources(config: Config) -> list[tuple[Role, Any, float]]:
         return [
             (role, cfg, max(config.interval_of(cfg).total_seconds(), _MIN_INTERVAL)) for role, cfg in config.sources()
         ]

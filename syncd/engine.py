@@ -26,7 +26,7 @@ from .http import Runtime
 from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, KeyResult, Objective, Patch, ReadResult, Warning
 from .registry import Registry
-from .source import Deferred, Performed, Source, SourceContext, SourceError, perform
+from .source import Deferred, Performed, Role, Source, SourceContext, SourceError, perform
 from .state import StateStore, open_store
 
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
@@ -172,7 +172,7 @@ class SyncReport:
         }
 
 
-def select_sources(config: Config, only: Sequence[str] | None) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+def select_sources(config: Config, only: Sequence[str] | None) -> tuple[list[tuple[Role, Any]], list[tuple[Role, Any]]]:
     """(sources to sync, KPI sources read only to feed key results).
 
     With ``--source``, only the named sources are synced; KPI sources that key
@@ -189,7 +189,7 @@ def select_sources(config: Config, only: Sequence[str] | None) -> tuple[list[tup
             config.path,
         )
     chosen = [(role, cfg) for role, cfg in every if cfg.name in only]
-    feeders: list[tuple[str, Any]] = []
+    feeders: list[tuple[Role, Any]] = []
     if any(role == "okrs" for role, _ in chosen):
         feeders = [(role, cfg) for role, cfg in every if role == "kpis" and cfg.name not in only]
     return chosen, feeders
@@ -205,7 +205,7 @@ def sync(
     only: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     state: StateStore | None = None,
-    sources: Sequence[tuple[str, Any]] | None = None,
+    sources: Sequence[tuple[Role, Any]] | None = None,
     feeders_from_state: Collection[str] = (),
 ) -> SyncReport:
     """Run one pass over the configured (or given) sources.
@@ -221,7 +221,7 @@ def sync(
     started = time.monotonic()
     wall_started = datetime.now(now.tzinfo)
     if sources is not None:
-        chosen, feeders = list(sources), []
+        chosen, feeders = list(sources), list[tuple[Role, Any]]()
         if any(role == "okrs" for role, _ in chosen):
             names = {cfg.name for _, cfg in chosen}
             feeders = [(r, c) for r, c in config.sources() if r == "kpis" and c.name not in names]
@@ -260,7 +260,7 @@ def sync(
                     outcome.notes.append("KPIs from the last pass of the replica that holds this source")
                     continue
             try:
-                source = openers.open(role, cfg)  # type: ignore[arg-type]
+                source = openers.open(role, cfg)
                 open_sources[cfg.name] = source
                 outcome.service = source.service
                 result = source.read()

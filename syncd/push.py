@@ -29,11 +29,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from .config import Config
 from .secrets import SecretError, read_secret
+
+if TYPE_CHECKING:
+    from .source import Role
 
 __all__ = [
     "MAX_BODY",
@@ -72,7 +75,7 @@ def callback_url(config: Config, source: Any) -> str:
     return f"{config.syncd.public_url}{hook_path(source.type, source.name)}"
 
 
-def pushed_sources(config: Config) -> dict[str, tuple[str, Any]]:
+def pushed_sources(config: Config) -> dict[str, tuple[Role, Any]]:
     """Sources synced on their events, by name: (role, config table)."""
     return {cfg.name: (role, cfg) for role, cfg in config.sources() if config.pushed(cfg)}
 
@@ -345,7 +348,7 @@ class Hooks:
 #: ``setup(role, cfg, callback_url) -> record``: make sure the service sends the
 #: source's events to ``callback_url``; the record (JSON, no secret) has ``own``
 #: (syncd's ids on the service) and whatever ``teardown`` needs.
-Setup = Callable[[str, Any, str], dict[str, Any]]
+Setup = Callable[["Role", Any, str], dict[str, Any]]
 #: ``teardown(name, record)``: stop the events of a source no longer pushed.
 Teardown = Callable[[str, dict[str, Any]], None]
 
@@ -367,7 +370,7 @@ class Registrar:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._wanted: dict[str, tuple[str, Any, str]] = {}
+        self._wanted: dict[str, tuple[Role, Any, str]] = {}
         #: Sources to (re)check at the next round: all of them after a start or reload.
         self._pending: set[str] = set()
         self._generation = 0

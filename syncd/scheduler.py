@@ -19,7 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .source import Role
 
 __all__ = ["PassResult", "Slot", "Scheduler", "next_delay", "BACKOFF_CAP"]
 
@@ -45,7 +48,7 @@ class Slot:
     """One source as the scheduler sees it."""
 
     name: str
-    role: str
+    role: Role
     cfg: Any
     interval: float
     #: When the next pass is due, on the scheduler's (monotonic) clock.
@@ -117,7 +120,7 @@ class Scheduler:
 
     # -- configuration ---------------------------------------------------------------
 
-    def configure(self, sources: Iterable[tuple[str, Any, float]], failures: Mapping[str, int] | None = None) -> None:
+    def configure(self, sources: Iterable[tuple[Role, Any, float]], failures: Mapping[str, int] | None = None) -> None:
         """Set the sources, as (role, config table, interval in seconds).
 
         New sources run soon (after a little jitter, so sources sharing a

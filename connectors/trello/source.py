@@ -268,7 +268,7 @@ class TrelloSource(BaseSource):
                         f'{text} is missing on board "{board.name}" and create_missing = false: create it by hand'
                     )
                     continue
-                body = {"name": names[key], "color": STATUS_COLOURS[key], "idBoard": board.id}
+                body: dict[str, Any] = {"name": names[key], "color": STATUS_COLOURS[key], "idBoard": board.id}
                 actions.append(self._creation("/labels", body, text, board, board.add_label, "status"))
             writable["status"] = bool(create and missing) or any(board.label_ids(names[k]) for k in STATUS_KEYS)
         for key in ("progress", "current", "score"):
