@@ -3,12 +3,14 @@
 Rules: a person edits a value, a threshold or an owned field; a write is refused or the service
 asks to wait; a source disappears (and comes back); a pass runs. Invariants: after a pass, a
 source that passed cleanly holds exactly the status evaluation wants; nothing outside owned
-fields changes; a refused or deferred write is never reported as written; a failing source
+fields changes; a refused or deferred write is never reported as written; the state store
+records exactly the writes that landed (read back from its ``written`` table); a failing source
 leaves the other one synced.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime
 
 import pytest
@@ -78,9 +80,23 @@ class SyncMachine(RuleBasedStateMachine):
     def a_source_disappears_or_returns(self, name: str, gone: bool) -> None:
         self.services[name].gone = gone
 
+    def _recorded(self) -> dict[tuple[str, str, str], object]:
+        """What the state store says syncd has written: (source, item, field) -> value."""
+        import json
+        import sqlite3
+        from pathlib import Path
+
+        path = Path(self.tmp) / "state.db"
+        if not path.exists():
+            return {}
+        with closing(sqlite3.connect(path)) as db:
+            rows = db.execute("SELECT source, item, field, value FROM written").fetchall()
+        return {(s, i, f): json.loads(v) for s, i, f, v in rows}
+
     @rule()
     def a_pass_runs(self) -> None:
         self.before = {n: {i: dict(r) for i, r in svc.rows.items()} for n, svc in self.services.items()}
+        self.recorded_before = self._recorded()
         self.last = engine.sync(
             self.config,
             now=NOW,
@@ -93,6 +109,18 @@ class SyncMachine(RuleBasedStateMachine):
             svc.faults.clear()
         self.clean_sources_hold_what_evaluation_wants()
         self.only_written_patches_are_reported_and_nothing_else_changes()
+        self.the_store_records_exactly_the_writes_that_landed()
+
+    def the_store_records_exactly_the_writes_that_landed(self) -> None:
+        report = self.last
+        assert report is not None
+        recorded = self._recorded()
+        landed = {(p.source, p.item, p.field): p.new for p in report.writes}
+        for key, value in landed.items():  # every write that landed is recorded, with its value
+            assert recorded.get(key) == value, (key, value, recorded.get(key))
+        for key, value in recorded.items():  # and nothing else changed in the record
+            if key not in landed:
+                assert self.recorded_before.get(key) == value, (key, value)
 
     def clean_sources_hold_what_evaluation_wants(self) -> None:
         report = self.last
