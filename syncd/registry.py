@@ -5,9 +5,10 @@ engine a :class:`Registry` mapping each config ``type`` to a module path
 (``syncd.connectors.REGISTRY``). A CSV-only setup never imports gspread or
 notion-client, and a test registers an in-memory source without patching.
 
-Each connector module has ``opener(ctx) -> Opener``: called once per pass, it
-returns what opens that pass's sources of its type, so sibling sources (the
-worksheets of one spreadsheet) can share one per-pass object.
+Each connector module has ``open(role, config, ctx) -> Source``. A module whose
+sibling sources share something for a pass (the worksheets of one spreadsheet)
+also defines ``opener(ctx) -> Opener``: called once per pass, it returns what
+opens that pass's sources of its type.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ Opener = Callable[[Role, Any], Source]
 
 
 class Registry:
-    """``type`` -> module path; the module defines ``opener(ctx) -> Opener``."""
+    """``type`` -> module path; the module defines ``open`` (and, to share per pass, ``opener``)."""
 
     def __init__(self, modules: Mapping[str, str]):
         self.modules = dict(modules)
@@ -53,5 +54,12 @@ class PassOpeners:
         path = self.registry.modules[config.type]
         opener = self._openers.get(path)
         if opener is None:
-            opener = self._openers[path] = importlib.import_module(path).opener(self.ctx)
+            opener = self._openers[path] = _opener(importlib.import_module(path), self.ctx)
         return opener(role, config)
+
+
+def _opener(module: Any, ctx: SourceContext) -> Opener:
+    """The module's per-pass opener; without one, its sources share nothing and ``open`` serves."""
+    if hasattr(module, "opener"):
+        return module.opener(ctx)
+    return lambda role, config: module.open(role, config, ctx)

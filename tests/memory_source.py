@@ -12,7 +12,7 @@ module state is needed: register the module with
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from syncd.http import ServiceErrors
 from syncd.model import KPI, ItemError, Patch, ReadResult
 from syncd.source import BaseSource, Role, SourceContext, SourceError
 
-__all__ = ["MemoryService", "MemoryTable", "MemorySource", "open", "opener"]
+__all__ = ["MemoryService", "MemoryTable", "MemorySource", "open"]
 
 OWNED = ("status",)
 
@@ -140,7 +140,3 @@ class MemorySource(BaseSource):
 
 def open(role: Role, config: MemoryTable, ctx: SourceContext) -> MemorySource:  # noqa: A001 - the registry's name
     return MemorySource(role, config, ctx)
-
-
-def opener(ctx: SourceContext) -> Callable[[Role, Any], MemorySource]:
-    return lambda role, config: open(role, config, ctx)

@@ -74,7 +74,6 @@ def stub(monkeypatch, tmp_path):
 
     module = types.ModuleType("stub_connector")
     module.open = StubSource  # type: ignore[attr-defined]
-    module.opener = lambda ctx: lambda role, config: module.open(role, config, ctx)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "stub_connector", module)
     StubSource.behaviour = {}
     cfg = write_config(

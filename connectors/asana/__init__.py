@@ -1,5 +1,5 @@
 """asana connector."""
 
-from .source import open, opener
+from .source import open
 
-__all__ = ["open", "opener"]
+__all__ = ["open"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +47,7 @@ from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceCo
 from ._status_updates import StatusUpdates
 from .transport import AsanaErrors, Transport
 
-__all__ = ["AsanaSource", "open", "opener", "BASE_URL"]
+__all__ = ["AsanaSource", "open", "BASE_URL"]
 
 BASE_URL = "https://app.asana.com/api/1.0"
 _CACHE = "structure"
@@ -55,11 +55,6 @@ _CACHE = "structure"
 
 def open(role: Role, config: Any, ctx: SourceContext) -> AsanaSource:  # noqa: A001 - the registry's name
     return AsanaSource(role, config, ctx)
-
-
-def opener(ctx: SourceContext) -> Callable[[Role, Any], AsanaSource]:
-    """The pass's opener: these sources share nothing between siblings."""
-    return lambda role, config: open(role, config, ctx)
 
 
 class AsanaSource(BaseSource):

@@ -14,7 +14,7 @@ import os
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from syncd.source import BaseSource, Role, SourceContext, SourceError
 
 from ._csv import Record, UnterminatedQuote, iter_records, record_at, render_field
 
-__all__ = ["opener", "CsvFile", "XlsxFile", "open"]
+__all__ = ["CsvFile", "XlsxFile", "open"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -33,11 +33,6 @@ def open(role: Role, config: Any, ctx: SourceContext) -> CsvFile | XlsxFile:  # 
     path = ctx.config.resolve(config.path)
     cls = CsvFile if config.type == "csv" else XlsxFile
     return cls(role, config, path)
-
-
-def opener(ctx: SourceContext) -> Callable[[Role, Any], CsvFile | XlsxFile]:
-    """The pass's opener: these sources share nothing between siblings."""
-    return lambda role, config: open(role, config, ctx)
 
 
 def _replace_atomically(path: Path, data: bytes) -> None:

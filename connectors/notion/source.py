@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from . import _schema as schema
 from ._comments import Comments, wants_comment
 from .transport import NotionError, Transport
 
-__all__ = ["opener", "NotionSource", "open", "OVERLAP"]
+__all__ = ["NotionSource", "open", "OVERLAP"]
 
 #: Notion rounds ``last_edited_time`` down to the minute: ask again for that much before.
 OVERLAP = timedelta(minutes=2)
@@ -41,11 +41,6 @@ _RECORD_FORMAT = 1
 
 def open(role: Role, config: Any, ctx: SourceContext) -> NotionSource:  # noqa: A001 - the registry's name
     return NotionSource(role, config, ctx)
-
-
-def opener(ctx: SourceContext) -> Callable[[Role, Any], NotionSource]:
-    """The pass's opener: these sources share nothing between siblings."""
-    return lambda role, config: open(role, config, ctx)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,7 +39,7 @@ from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceCo
 
 from .transport import Pacers, Transport, TrelloError, TrelloErrors
 
-__all__ = ["opener", "TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
+__all__ = ["TrelloSource", "open", "board_ref", "ORIGIN", "CARD_CAP"]
 
 ORIGIN = "https://api.trello.com"
 #: Trello returns at most this many cards (and checklists) in one request.
@@ -77,11 +77,6 @@ def board_ref(text: str) -> str:
 
 def open(role: Role, config: Any, ctx: SourceContext) -> TrelloSource:  # noqa: A001 - the registry's name
     return TrelloSource(role, config, ctx)
-
-
-def opener(ctx: SourceContext) -> Callable[[Role, Any], TrelloSource]:
-    """The pass's opener: these sources share nothing between siblings."""
-    return lambda role, config: open(role, config, ctx)
 
 
 class TrelloSource(BaseSource):
