@@ -10,15 +10,15 @@ progress and score, which are fractions everywhere in syncd.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from syncd.diff import normalise_fraction, normalise_number, normalise_status
+from syncd.fields import NOTION_KPI_NAMES as KPI_DEFAULTS
+from syncd.fields import NOTION_OKR_NAMES as OKR_DEFAULTS
 from syncd.model import KPI, ItemError, KeyResult, Objective
-from syncd.parsing import parse_bool, parse_date, parse_number, parse_threshold
+from syncd.parsing import parse_bool, parse_database_id, parse_date, parse_number, parse_threshold
 
 __all__ = [
     "OKR_DEFAULTS", "KPI_DEFAULTS", "OBJECTIVE_READS", "KEY_RESULT_READS", "KPI_READS", "TEXT_LIMIT", "WRITABLE",
@@ -204,39 +204,7 @@ def render(prop: Prop, value: Any) -> dict[str, Any]:
 
 # --- records to the model ---------------------------------------------------------------------
 
-_HEX32 = re.compile(r"([0-9a-fA-F]{32})(?![0-9a-fA-F])")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
-
-def parse_database_id(text: str) -> str:
-    """A database (or data source) id from an id or a Notion URL, in dashed form."""
-    text = (text or "").strip()
-    if _UUID.match(text):
-        raw = text.replace("-", "")
-    else:
-        path = urlsplit(text).path if "://" in text or text.startswith("www.") else text.split("?")[0]
-        found = _HEX32.findall(path.replace("-", ""))
-        if not found:
-            raise ValueError(
-                f"{text!r} is not a Notion database id or URL; copy the database's link "
-                "(••• → Copy link) or its 32-character id"
-            )
-        raw = found[-1]
-    raw = raw.lower()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-
-
-#: model field = default property name (a database may have only some of them).
-OKR_DEFAULTS = {
-    "title": "Name", "objective": "Objective", "kind": "Kind", "start": "Start", "target": "Target",
-    "current": "Current", "kpi": "KPI", "weight": "Weight", "owner": "Owner", "cycle": "Cycle",
-    "type": "Type", "progress": "Progress", "status": "Status", "score": "Score", "unit": "Unit",
-    "parent": "Parent", "row_type": "Type",
-}  # fmt: skip
-KPI_DEFAULTS = {
-    "name": "Name", "value": "Value", "unit": "Unit", "direction": "Direction", "green": "Green",
-    "red": "Red", "owner": "Owner", "cadence": "Cadence", "updated": "Updated", "status": "Status",
-}  # fmt: skip
 OBJECTIVE_READS = ("title", "owner", "cycle", "type", "parent", "score", "status")
 KEY_RESULT_READS = ("title", "objective", "kind", "start", "target", "current", "unit", "kpi", "weight",
                     "owner", "cycle", "progress", "status")  # fmt: skip

@@ -14,44 +14,13 @@ from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
 from syncd.diff import normalise_status, same
+from syncd.fields import KPI_COLUMNS, OKR_COLUMNS
 from syncd.model import KPI, ItemError, KeyResult, Objective, Patch, ReadResult
 from syncd.parsing import parse_bool, parse_date, parse_number, parse_percent_fraction, parse_threshold
 from syncd.source import Role, SourceError
 
 __all__ = ["TableMapping", "CellWrite", "KPI_COLUMNS", "OKR_COLUMNS", "col_letters", "render"]
 
-KPI_COLUMNS = {
-    "id": "ID",
-    "name": "KPI",
-    "value": "Value",
-    "unit": "Unit",
-    "direction": "Direction",
-    "green": "Green",
-    "red": "Red",
-    "owner": "Owner",
-    "cadence": "Cadence",
-    "updated": "Updated",
-    "status": "Status",
-}
-OKR_COLUMNS = {
-    "id": "ID",
-    "objective": "Objective",
-    "title": "Key result",
-    "kind": "Kind",
-    "start": "Start",
-    "target": "Target",
-    "current": "Current",
-    "kpi": "KPI",
-    "weight": "Weight",
-    "owner": "Owner",
-    "cycle": "Cycle",
-    "type": "Type",
-    "parent": "Parent",
-    "progress": "Progress",
-    "status": "Status",
-    "objective_score": "Objective score",
-    "objective_status": "Objective status",
-}
 _REQUIRED = {"kpis": ("name", "value"), "okrs": ("objective", "title")}
 #: Owned columns created at the end of the header row when missing.
 _CREATE = {"kpis": ("status",), "okrs": ("progress", "status")}

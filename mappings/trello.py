@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncd.diff import OKR_STATUS_LABELS, AnyOf, normalise_status
+from syncd.fields import TRELLO_NAMES as DEFAULT_NAMES
 from syncd.model import ItemError, KeyResult, Objective, Patch
 from syncd.parsing import parse_number, parse_percent_fraction
 
@@ -38,25 +39,6 @@ __all__ = [
     "norm",
 ]
 
-#: model field -> name on the board (custom field or label).
-DEFAULT_NAMES: dict[str, str] = {
-    "objective": "Objective",  # label marking an objective's own card
-    "score": "Score",
-    "cycle": "Cycle",
-    "type": "Type",
-    "parent": "Parent",  # text field on the objective's card: the parent objective's id or title
-    "start": "Start",
-    "target": "Target",
-    "current": "Current",
-    "kpi": "KPI",
-    "weight": "Weight",
-    "unit": "Unit",
-    "progress": "Progress",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "done": "Done",
-}
 #: Statuses that have a label; the others (Not started, No data, Invalid) have
 #: none: syncd removes its own status labels from such a card and adds nothing.
 STATUS_KEYS = ("on_track", "at_risk", "off_track", "done")

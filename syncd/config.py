@@ -165,7 +165,7 @@ def _text_encoding(value: Any) -> Any:
 
 def _notion_id(value: Any) -> Any:
     if isinstance(value, str):
-        from syncd.mappings.notion import parse_database_id
+        from .parsing import parse_database_id
 
         parse_database_id(value)  # its ValueError says what is expected
     return value
@@ -558,19 +558,19 @@ def _cross_checks(config: Config) -> list[str]:
 def _field_names(key: str, role: str, src: Any) -> list[str]:
     """``columns``, ``properties`` and ``fields`` map model fields: each key must be one."""
     if isinstance(src, _TableSource):
-        from syncd.mappings.table import KPI_COLUMNS, OKR_COLUMNS
+        from .fields import KPI_COLUMNS, OKR_COLUMNS
 
         table, valid = "columns", KPI_COLUMNS if role == "kpis" else OKR_COLUMNS
         given = src.columns
     elif isinstance(src, NotionSource):
-        from syncd.mappings.notion import KPI_DEFAULTS, OKR_DEFAULTS
+        from .fields import NOTION_KPI_NAMES, NOTION_OKR_NAMES
 
-        table, valid = "properties", KPI_DEFAULTS if role == "kpis" else OKR_DEFAULTS
+        table, valid = "properties", NOTION_KPI_NAMES if role == "kpis" else NOTION_OKR_NAMES
         given = src.properties
     elif isinstance(src, TrelloSource):
-        from syncd.mappings.trello import DEFAULT_NAMES
+        from .fields import TRELLO_NAMES
 
-        table, valid, given = "fields", DEFAULT_NAMES, src.fields
+        table, valid, given = "fields", TRELLO_NAMES, src.fields
     else:
         return []
     return [

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 __all__ = ["Parsed", "parse_number", "parse_percent_fraction", "parse_bool", "parse_date", "parse_threshold"]
 
@@ -361,3 +362,26 @@ def parse_threshold(raw: Any, *, locale: str | None = None) -> tuple[float | tup
         return (low, high), None  # type: ignore[return-value]
     except Exception:
         return None, f"not a threshold: {_show(raw)}"
+
+
+#: A Notion id: 32 hex digits (in a URL or not), or dashed.
+_HEX32 = re.compile(r"([0-9a-fA-F]{32})(?![0-9a-fA-F])")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+def parse_database_id(text: str) -> str:
+    """A database (or data source) id from an id or a Notion URL, in dashed form."""
+    text = (text or "").strip()
+    if _UUID.match(text):
+        raw = text.replace("-", "")
+    else:
+        path = urlsplit(text).path if "://" in text or text.startswith("www.") else text.split("?")[0]
+        found = _HEX32.findall(path.replace("-", ""))
+        if not found:
+            raise ValueError(
+                f"{text!r} is not a Notion database id or URL; copy the database's link "
+                "(••• → Copy link) or its 32-character id"
+            )
+        raw = found[-1]
+    raw = raw.lower()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
