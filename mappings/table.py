@@ -8,6 +8,7 @@ rows are skipped and do not end the table. Every problem names its cell.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -51,6 +52,8 @@ class _ObjectiveRows:
 
 def col_letters(col: int) -> str:
     """0 -> ``A``, 26 -> ``AA``: how people name a column."""
+    if col < 26:
+        return chr(65 + col)  # every row names column A
     letters = ""
     col += 1
     while col:
@@ -68,11 +71,39 @@ def render(field_name: str, value: Any) -> Any:
 
 
 def _text(cell: Any) -> str:
+    if type(cell) is str:  # most cells
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     return str(cell).strip()
+
+
+def _blank(row: Sequence[Any]) -> bool:
+    for c in row:
+        if c.strip() if type(c) is str else _text(c):
+            return False
+    return True
+
+
+#: Where a row's KPI fields stand: a 0-based column, or past any row's end when
+#: the table has no such column (so ``i < len(row)`` says whether the cell is there).
+class _KpiAt(NamedTuple):
+    name: int
+    value: int
+    direction: int
+    green: int
+    red: int
+    cadence: int
+    updated: int
+    unit: int
+    id: int
+    owner: int
+    status: int
+
+
+_ABSENT = sys.maxsize
 
 
 class TableMapping:
@@ -102,6 +133,7 @@ class TableMapping:
         self.columns: dict[str, int] = {}
         self.width = 0
         self._created: dict[str, int] = {}
+        self._at = _KpiAt(*(_ABSENT,) * len(_KpiAt._fields))
 
     # -- reading -------------------------------------------------------------------
 
@@ -110,21 +142,24 @@ class TableMapping:
         result = ReadResult()
         objectives: dict[str, _ObjectiveRows] = {}
         header_seen = False
-        for number, row in enumerate(rows, start=1):
-            if number < self.header_row:
-                continue
+        numbered = enumerate(rows, start=1)
+        for number, row in numbered:
             if number == self.header_row:
                 self._match_header(row)
                 header_seen = True
-                continue
-            if not any(_text(c) for c in row):
-                continue  # a blank row is skipped and does not end the table
-            if self.role == "kpis":
-                item = self._kpi(number, row, result)
-                if item is not None:
-                    result.kpis.append(item)
-            else:
-                self._key_result(number, row, result, objectives)
+                break
+        if self.role == "kpis":
+            kpis = result.kpis
+            kpi = self._kpi
+            for number, row in numbered:
+                if not _blank(row):  # a blank row is skipped and does not end the table
+                    item = kpi(number, row, result)
+                    if item is not None:
+                        kpis.append(item)
+        else:
+            for number, row in numbered:
+                if not _blank(row):
+                    self._key_result(number, row, result, objectives)
         if not header_seen:
             raise SourceError(
                 f"no header row: row {self.header_row} is empty or missing; "
@@ -155,6 +190,7 @@ class TableMapping:
                 + ", ".join(f'{f} = "..."' for f in _REQUIRED[self.role] if self.headers[f] in missing)
                 + " }"
             )
+        self._at = _KpiAt(*(self.columns.get(f, _ABSENT) for f in _KpiAt._fields))
         self._created = {}
         next_col = self.width
         for f in _CREATE[self.role]:
@@ -193,9 +229,10 @@ class TableMapping:
         return written
 
     def _kpi(self, number: int, row: Sequence[Any], result: ReadResult) -> KPI | None:
+        # Once per row, so cells are taken by index and nothing is built for what is fine.
         n = len(row)
-        c = {f: row[i] for f, i in self.columns.items() if i < n}  # the row's cells by field, once
-        name = _text(c.get("name"))
+        at = self._at
+        name = _text(row[at.name]) if at.name < n else ""
         if not name:
             result.errors.append(
                 ItemError(
@@ -206,11 +243,11 @@ class TableMapping:
                 )
             )
             return None
-        problems: list[str] = []
-        value_raw = c.get("value")
-        parsed = parse_number(value_raw, locale=self.locale)
+        locale = self.locale
+        value_raw = row[at.value] if at.value < n else None
+        parsed = parse_number(value_raw, locale=locale)
         value_reason = None if parsed.value is not None else f"{self._where(number, 'value')}: {parsed.reason}"
-        direction_text = _text(c.get("direction")).casefold()
+        direction_text = _text(row[at.direction]).casefold() if at.direction < n else ""
         direction = _DIRECTIONS.get(direction_text)
         threshold_reason = None
         if not direction:
@@ -219,54 +256,59 @@ class TableMapping:
                 if direction_text
                 else "no direction; write higher, lower or range"
             )
-        thresholds: dict[str, Any] = {}
-        for name_ in ("green", "red"):
-            value, reason = parse_threshold(c.get(name_), locale=self.locale)
-            thresholds[name_] = value
-            if value is None and threshold_reason is None:
-                threshold_reason = f"{self.headers[name_]} threshold at {self._where(number, name_)}: {reason}"
+        green, reason = parse_threshold(row[at.green] if at.green < n else None, locale=locale)
+        if green is None and threshold_reason is None:
+            threshold_reason = f"{self.headers['green']} threshold at {self._where(number, 'green')}: {reason}"
+        red, reason = parse_threshold(row[at.red] if at.red < n else None, locale=locale)
+        if red is None and threshold_reason is None:
+            threshold_reason = f"{self.headers['red']} threshold at {self._where(number, 'red')}: {reason}"
         # A bad Cadence or Updated cell does not make the value untrustworthy: the
         # KPI keeps its colour, and the cell is reported as a warning.
-        notes: list[str] = []
-        cadence = _text(c.get("cadence")).casefold() or None
-        if cadence and cadence not in _CADENCES:
-            notes.append(
-                f"{self._where(number, 'cadence')}: cadence {cadence!r} is not daily, weekly, monthly or "
-                "quarterly; staleness is not checked until it is fixed"
+        cadence = (_text(row[at.cadence]).casefold() or None) if at.cadence < n else None
+        if cadence is not None and cadence not in _CADENCES:
+            result.errors.append(
+                ItemError(
+                    self.source,
+                    f"{self.source}:{name}",
+                    f"{self._where(number, 'cadence')}: cadence {cadence!r} is not daily, weekly, monthly or "
+                    "quarterly; staleness is not checked until it is fixed",
+                )
             )
             cadence = None
-        updated = self._date(number, row, notes)
-        result.errors.extend(ItemError(self.source, f"{self.source}:{name}", n) for n in notes)
-        unit = _text(c.get("unit")) or ("%" if _text(value_raw).endswith("%") else None)
+        updated = self._date(number, row[at.updated], name, result) if at.updated < n else None
+        unit = (_text(row[at.unit]) if at.unit < n else "") or ("%" if _text(value_raw).endswith("%") else None)
         return KPI(
-            id=_text(c.get("id")) or f"{self.source}:{name}",
+            id=(_text(row[at.id]) if at.id < n else "") or f"{self.source}:{name}",
             name=name,
             value=parsed.value,
             value_reason=value_reason,
             unit=unit,
             direction=direction,  # type: ignore[arg-type]
-            green=thresholds["green"],
-            red=thresholds["red"],
+            green=green,
+            red=red,
             threshold_reason=threshold_reason,
-            owner=_text(c.get("owner")) or None,
+            owner=(_text(row[at.owner]) if at.owner < n else "") or None,
             cadence=cadence,  # type: ignore[arg-type]
             updated=updated,
             source=self.source,
             where=self.label(number, 0),
             ref=number,
-            written=self._written(number, row, ("status",)),
-            problems=problems,
+            # Status is a column, or one created at the end of the header: always writable.
+            written={"status": normalise_status(row[at.status]) if at.status < n else None},
         )
 
-    def _date(self, number: int, row: Sequence[Any], problems: list[str]) -> date | datetime | None:
-        raw = self._cell(row, "updated")
+    def _date(self, number: int, raw: Any, name: str, result: ReadResult) -> date | datetime | None:
         if _text(raw) == "":
             return None
         value = parse_date(raw)
         if value is None:
-            problems.append(
-                f"{self._where(number, 'updated')}: Updated {_text(raw)!r} is not a date; write YYYY-MM-DD "
-                "(meanwhile the age counts from when syncd first saw the value)"
+            result.errors.append(
+                ItemError(
+                    self.source,
+                    f"{self.source}:{name}",
+                    f"{self._where(number, 'updated')}: Updated {_text(raw)!r} is not a date; write YYYY-MM-DD "
+                    "(meanwhile the age counts from when syncd first saw the value)",
+                )
             )
         if isinstance(value, datetime) and value.tzinfo is None and value.time() == time(0):
             # An XLSX date cell arrives as a naive midnight: it is a date, aged in days.

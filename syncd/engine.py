@@ -499,6 +499,9 @@ def _write(source: Source, patches: list[Patch], outcome: SourceOutcome, errors:
             unwritten.update((f.item, name) for name in f.fields)
     if failed and outcome.outcome == "ok":
         outcome.outcome = "failed"
+    if not unwritten:  # all landed (a first sync writes a field per row: no key built per patch)
+        outcome.writes = len(patches)
+        return list(patches)
     done = [p for p in patches if (p.item, None) not in unwritten and (p.item, p.field) not in unwritten]
     outcome.writes = len(done)
     return done

@@ -242,8 +242,9 @@ class SQLStore:
         if self.readonly:
             return
         latest = self._latest(values)
+        stamp = _iso(now)
         changed = [
-            (kpi, value, _iso(now)) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
+            (kpi, value, stamp) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
         ]
         if changed:
             with self.transaction() as db:
@@ -340,13 +341,26 @@ class SQLStore:
     # -- writes and runs -------------------------------------------------------------
 
     def record_writes(self, patches: Iterable[Patch], now: datetime) -> None:
+        """Every write of the pass in one statement, one transaction."""
         if self.readonly:
             return
+        stamp = _iso(now)
+        encoded: dict[str, str] = {}  # a pass writes a handful of statuses: each encoded once
+        rows = []
+        for p in patches:
+            new = p.new
+            if type(new) is str:
+                value = encoded.get(new)
+                if value is None:
+                    value = encoded[new] = json.dumps(new)
+            else:
+                value = json.dumps(new)
+            rows.append((p.source, p.item, p.field, value, stamp))
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO written (source, item, field, value, at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (source, item, field) DO UPDATE SET value = excluded.value, at = excluded.at",
-                [(p.source, p.item, p.field, json.dumps(p.new), _iso(now)) for p in patches],
+                rows,
             )
 
     def record_run(

@@ -48,6 +48,20 @@ class Record:
             self._spans = spans
         return self._spans
 
+    @property
+    def width(self) -> int:
+        """How many fields the record has (a blank line has one, empty)."""
+        return len(self._spans) if self._spans is not None else len(self.values) or 1
+
+    def span(self, i: int) -> tuple[int, int]:
+        """(start, end) of field ``i``; on an unquoted line, from the lengths of the values
+        before it, so a write of one field does not lay out the whole record."""
+        if self._spans is not None:
+            return self._spans[i]
+        values = self.values
+        at = self.start + sum(map(len, values[:i])) + i
+        return at, at + (len(values[i]) if values else 0)
+
 
 def _field_pattern(delimiter: str) -> re.Pattern[str]:
     d = re.escape(delimiter)

@@ -181,25 +181,38 @@ class CsvFile(_LocalFile):
             by_row.setdefault(w.row, {})[w.col] = w.value
         edits: list[tuple[int, int, int, str]] = []
         d = self.config.delimiter
+        rendered: dict[str, str] = {}  # a status column holds a handful of values: each rendered once
         for row, cells in by_row.items():
             if row <= len(starts):  # the file check above makes a vanished row unreachable
                 record = record_at(text, d, starts[row - 1])
-                edits.extend(self._edits(record, cells))
+                self._edits(record, cells, edits, rendered)
         _replace_atomically(self.path, bom + _apply(text, edits).encode(self.config.encoding))
         self._digest = None
         return []
 
-    def _edits(self, record: Record, cells: dict[int, Any]) -> list[tuple[int, int, int, str]]:
-        """(start, end, order, text) replacing the record's cells; columns past its end
+    def _edits(
+        self, record: Record, cells: dict[int, Any], edits: list[tuple[int, int, int, str]], rendered: dict[str, str]
+    ) -> None:
+        """Add (start, end, order, text) replacing the record's cells; columns past its end
         are appended once, in order, with empty fields for any gap."""
         d = self.config.delimiter
-        n = len(record.spans)
-        edits = [(*record.spans[c], 0, render_field(v, d)) for c, v in cells.items() if c < n]
-        beyond = [c for c in cells if c >= n]
+        n = record.width
+        beyond = False
+        for c, v in cells.items():
+            if c >= n:
+                beyond = True
+                continue
+            if type(v) is str:
+                text = rendered.get(v)
+                if text is None:
+                    text = rendered[v] = render_field(v, d)
+            else:
+                text = render_field(v, d)
+            edits.append((*record.span(c), 0, text))
         if beyond:
-            tail = "".join(d + (render_field(cells[c], d) if c in cells else "") for c in range(n, max(beyond) + 1))
+            last = max(cells)
+            tail = "".join(d + (render_field(cells[c], d) if c in cells else "") for c in range(n, last + 1))
             edits.append((record.end, record.end, 1, tail))
-        return edits
 
 
 def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:
