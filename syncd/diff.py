@@ -10,7 +10,7 @@ nothing changed writes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .model import KPI, Evaluation, Objective, Patch
@@ -111,40 +111,21 @@ def same(field: str, old: Any, new: Any) -> bool:
     return old == new
 
 
-def _patches_for(
-    item: Any, kind: str, fields: dict[str, Any], colour: str | None, out: list[Patch], progress: float | None = None
-) -> None:
-    written = item.written
-    for name, new in fields.items():
-        if name in written:
-            old = written[name]
-            if not same(name, old, new):
-                shown = None if isinstance(old, AnyOf) else old
-                out.append(
-                    Patch(
-                        item.source,
-                        item.id,
-                        name,
-                        shown,
-                        new,
-                        item.ref,
-                        kind,  # type: ignore[arg-type]
-                        colour if name == "status" else None,  # type: ignore[arg-type]
-                        progress if name == "status" else None,
-                    )
-                )
+#: What ``item.written.get`` gives for a field the source does not have.
+_ABSENT = object()
 
 
-def _pairs(items: Sequence[Any], results: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+def _pairs(items: Sequence[Any], results: Sequence[Any]) -> Iterable[tuple[Any, Any]]:
     """Items with their results: evaluation keeps the order, so this is a zip
     unless a caller filtered one side (then match by id)."""
-    if len(items) == len(results) and all(i.id == r.id for i, r in zip(items, results)):
-        yield from zip(items, results)
-        return
+    if len(items) == len(results):
+        for item, result in zip(items, results):
+            if item.id != result.id:
+                break
+        else:
+            return zip(items, results)
     by_id = {r.id: r for r in results}
-    for item in items:
-        if item.id in by_id:
-            yield item, by_id[item.id]
+    return [(item, by_id[item.id]) for item in items if item.id in by_id]
 
 
 def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Sequence[Objective]) -> list[Patch]:
@@ -156,20 +137,63 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
     """
     from .evaluate import colour_of
 
+    # One loop per kind with the fields spelled out: this runs for every item on every
+    # pass, and ``old == new`` (nothing to write) is by far the common case.
     out: list[Patch] = []
+    add = out.append
     for kpi, k in _pairs(kpis, evaluation.kpis):
-        label = KPI_STATUS_LABELS[k.status] + (STALE_SUFFIX if k.stale else "")
-        _patches_for(kpi, "kpi", {"status": label}, colour_of(k.status), out)
+        old = kpi.written.get("status", _ABSENT)
+        if old is not _ABSENT:
+            new = KPI_STATUS_LABELS[k.status] + STALE_SUFFIX if k.stale else KPI_STATUS_LABELS[k.status]
+            if _differs("status", old, new):
+                add(Patch(kpi.source, kpi.id, "status", _shown(old), new, kpi.ref, "kpi", colour_of(k.status)))
     for objective, o in _pairs(objectives, evaluation.objectives):
-        fields: dict[str, Any] = {"status": OKR_STATUS_LABELS[o.status]}
+        written = objective.written
+        old = written.get("status", _ABSENT)
+        if old is not _ABSENT:
+            new = OKR_STATUS_LABELS[o.status]
+            if _differs("status", old, new):
+                add(Patch(objective.source, objective.id, "status", _shown(old), new, objective.ref, "objective",
+                          colour_of(o.status), o.score))  # fmt: skip
         if o.score is not None:
-            fields["score"] = round(o.score, 2)
-        _patches_for(objective, "objective", fields, colour_of(o.status), out, o.score)
+            old = written.get("score", _ABSENT)
+            if old is not _ABSENT:
+                new = round(o.score, 2)
+                if _differs("score", old, new):
+                    add(Patch(objective.source, objective.id, "score", _shown(old), new, objective.ref, "objective"))
         for kr, r in _pairs(objective.key_results, o.key_results):
-            fields = {"status": OKR_STATUS_LABELS[r.status]}
+            written = kr.written
+            old = written.get("status", _ABSENT)
+            if old is not _ABSENT:
+                new = OKR_STATUS_LABELS[r.status]
+                if _differs("status", old, new):
+                    add(Patch(kr.source, kr.id, "status", _shown(old), new, kr.ref, "key_result",
+                              colour_of(r.status), r.progress))  # fmt: skip
             if r.progress is not None:
-                fields["progress"] = round(r.progress, 3)
+                old = written.get("progress", _ABSENT)
+                if old is not _ABSENT:
+                    new = round(r.progress, 3)
+                    if _differs("progress", old, new):
+                        add(Patch(kr.source, kr.id, "progress", _shown(old), new, kr.ref, "key_result"))
             if r.kpi is not None and r.current is not None:
-                fields["current"] = r.current
-            _patches_for(kr, "key_result", fields, colour_of(r.status), out, r.progress)
+                old = written.get("current", _ABSENT)
+                if old is not _ABSENT and _differs("current", old, r.current):
+                    add(Patch(kr.source, kr.id, "current", _shown(old), r.current, kr.ref, "key_result"))
     return out
+
+
+def _differs(field: str, old: Any, new: Any) -> bool:
+    """``not same(field, old, new)``, quick for the common cases: equal, or two
+    different texts (a status), or two floats (a fraction)."""
+    if old == new:
+        return False
+    if type(old) is str and type(new) is str:
+        return True
+    if type(old) is float and type(new) is float and field in FRACTION_FIELDS:
+        return not abs(old - new) < _FRACTION_TOLERANCE
+    return not same(field, old, new)
+
+
+def _shown(old: Any) -> Any:
+    """What a patch says the source held: nothing definite where it could not tell values apart."""
+    return None if isinstance(old, AnyOf) else old

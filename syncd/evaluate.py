@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .alignment import align
 from .cycles import Cycle, elapsed
 from .history import day, forecast, red_since
 from .hygiene import hygiene_warnings
-from .kpi_status import CADENCE_DAYS, _kpi_result, kpi_status
+from .kpi_status import CADENCE_DAYS, KpiPass, _kpi_result, kpi_status
 from .model import (
     KPI,
     Colour,
@@ -35,9 +35,6 @@ from .reasons import at as _at
 from .reasons import finite as _finite
 from .reasons import fmt as _fmt
 from .settings import EvalSettings
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["EvalSettings", "kpi_status", "evaluate", "colour_of", "CADENCE_DAYS"]
 
@@ -124,13 +121,13 @@ class _Clock(NamedTuple):
         return cls(cycle.started(now), elapsed(cycle, now), cycle.ended(now))
 
 
-def _pace(p: float, clock: _Clock, okr_type: str | None, settings: EvalSettings) -> OkrStatus:
-    """Where progress ``p`` stands against the goal line of the cycle."""
+def _pace(p: float, clock: _Clock, success: float, settings: EvalSettings) -> OkrStatus:
+    """Where progress ``p`` stands against the goal line of the cycle (``success`` at its end)."""
     if not clock.started:
         return "not_started"
     if p + _EPS >= 1.0:
         return "done"
-    goal = clock.elapsed * settings.success(okr_type)
+    goal = clock.elapsed * success
     if p + _EPS >= goal - settings.on_track_tolerance:
         return "on_track"
     if p + _EPS >= goal - settings.at_risk_tolerance:
@@ -139,84 +136,133 @@ def _pace(p: float, clock: _Clock, okr_type: str | None, settings: EvalSettings)
 
 
 class _KpiIndex:
-    """KPIs by id first, then by name (case-insensitive, stripped); the first one wins."""
+    """KPIs by id first, then by id stripped, then by name (case-insensitive, stripped);
+    the first one wins. Key results name KPIs by id, nearly always exactly: the other
+    two indexes are built the first time an exact id misses."""
+
+    __slots__ = ("kpis", "by_id", "_loose")
 
     def __init__(self, kpis: Sequence[KPI]):
-        self.by_id: dict[str, KPI] = {}
-        self.by_name: dict[str, KPI] = {}
-        for k in kpis:
-            self.by_id.setdefault(k.id, k)
-            self.by_id.setdefault(k.id.strip(), k)
-            self.by_name.setdefault(k.name.strip().casefold(), k)
+        self.kpis = kpis
+        self.by_id: dict[str, KPI] = {k.id: k for k in reversed(kpis)}
+        self._loose: tuple[dict[str, KPI], dict[str, KPI]] | None = None
 
     def find(self, ref: str) -> KPI | None:
-        return self.by_id.get(ref) or self.by_id.get(ref.strip()) or self.by_name.get(ref.strip().casefold())
+        found = self.by_id.get(ref)
+        if found is not None:
+            return found
+        if self._loose is None:
+            rev = self.kpis[::-1]
+            self._loose = ({k.id.strip(): k for k in rev}, {k.name.strip().casefold(): k for k in rev})
+        stripped, by_name = self._loose
+        return stripped.get(ref.strip()) or by_name.get(ref.strip().casefold())
 
 
-class _History:
-    """The pass's recorded key result values, and what it learns for the KPI rules."""
+class _Pass:
+    """One evaluation pass: its ``now``, settings and KPI index, the warnings it gathers,
+    the recorded key result values, and each cycle text read once (thousands of items
+    share a handful)."""
 
-    __slots__ = ("points", "now_ts", "followed")
+    __slots__ = ("now", "now_ts", "settings", "index", "warnings", "points", "followed", "_cycles")
 
-    def __init__(self, points: Mapping[str, Points], now: datetime):
-        self.points = points
+    def __init__(self, now: datetime, settings: EvalSettings, index: _KpiIndex, points: Mapping[str, Points]):
+        self.now = now
         self.now_ts = now.timestamp()
+        self.settings = settings
+        self.index = index
+        self.warnings: list[Warning] = []
+        self.points = points
         #: KPIs followed by a key result of a started, unended cycle.
         self.followed: set[str] = set()
+        self._cycles: dict[str | None, tuple[Cycle | str, _Clock | None]] = {}
+
+    def cycle(self, text: str | None) -> tuple[Cycle | str, _Clock | None]:
+        """The cycle ``text`` names (or why it cannot be read) and where ``now`` stands in it."""
+        known = self._cycles.get(text)
+        if known is None:
+            cycle = self.settings.cycle(text)
+            known = self._cycles[text] = (cycle, _Clock.of(cycle, self.now) if isinstance(cycle, Cycle) else None)
+        return known
 
 
 def _key_result(
-    kr: KeyResult, objective: Objective, ocycle: Cycle | str, oclock: _Clock | None, index: _KpiIndex,
-    now: datetime, settings: EvalSettings, warnings: list[Warning], hist: _History,
-) -> tuple[KeyResultResult, float | None]:  # fmt: skip
+    kr: KeyResult, objective: Objective, success: float, ocycle: Cycle | str, oclock: _Clock | None, run: _Pass
+) -> tuple[KeyResultResult, float | None]:
     """The key result's result, and the progress its objective's score counts."""
     linked = None
     if kr.kpi and kr.kpi.strip():
-        linked = index.find(kr.kpi)
+        linked = run.index.find(kr.kpi)
         if linked is None:
-            warnings.append(Warning(code="unknown_kpi", item=kr.id, message=(
+            run.warnings.append(Warning(code="unknown_kpi", item=kr.id, message=(
                 f"Key result {kr.title!r} follows KPI {kr.kpi!r}, but no KPI has that id or name: "
                 "check the spelling against the KPI source; meanwhile its own current value is used.")))  # fmt: skip
+    cycle, clock = run.cycle(kr.cycle) if kr.cycle and kr.cycle.strip() else (ocycle, oclock)
+    s, t = kr.start, kr.target
+    current = linked.value if linked is not None else kr.current
+    if (
+        clock is not None and kr.kind == "metric" and not kr.problems and type(s) is float and type(t) is float
+        and s - s == 0 and t - t == 0 and t != s and type(current) is float and current - current == 0
+    ):  # fmt: skip
+        # The hot path, inlined (it runs for every key result): a metric with a start, a
+        # target and a current value, in a cycle that can be read.
+        exact = (current - s) / (t - s)
+        exact = 0.0 if exact <= 0.0 else 1.0 if exact > 1.0 else exact  # and never -0.0
+        # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
+        status: OkrStatus = _pace(exact, clock, success, run.settings) if clock.started else "not_started"
+        result = KeyResultResult(
+            kr.id, kr.title, current, round(exact, 3), status, None, linked.id if linked else None, kr.source
+        )
+        if clock.started and not clock.ended:
+            _running(kr, objective, result, linked, current, exact, cycle, run)  # type: ignore[arg-type]
+        return result, exact
     m = _measure(kr, linked)
-    if kr.cycle and kr.cycle.strip():
-        cycle = settings.cycle(kr.cycle)
-        clock = _Clock.of(cycle, now) if isinstance(cycle, Cycle) else None
-    else:
-        cycle, clock = ocycle, oclock
     progress = round(m.progress, 3) if m.progress is not None else None
-    reasons = [r for r in (m.reason, cycle if isinstance(cycle, str) else None) if r]
     if m.problem == "invalid" or clock is None:
-        status: OkrStatus = "invalid"
+        status = "invalid"
     elif not clock.started:
-        status, reasons = "not_started", []
+        status = "not_started"
     elif m.problem == "no_data" or progress is None:
         status = "no_data"
     else:
-        # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
-        status = _pace(m.progress, clock, objective.type, settings)  # type: ignore[arg-type]
+        status = _pace(m.progress, clock, success, run.settings)  # type: ignore[arg-type]
+    if status == "not_started":
+        reason = None
+    elif isinstance(cycle, str):
+        reason = f"{m.reason}; {cycle}" if m.reason else cycle
+    else:
+        reason = m.reason or None
+    finite_current = m.current if m.current is not None and m.current - m.current == 0 else None
     result = KeyResultResult(
-        id=kr.id, title=kr.title, current=m.current if m.current is not None and m.current - m.current == 0 else None, progress=progress,
-        status=status, reason="; ".join(reasons) or None, kpi=linked.id if linked else None, source=kr.source,
-    )  # fmt: skip
+        kr.id, kr.title, finite_current, progress, status, reason, linked.id if linked else None, kr.source
+    )
     if m.problem and status in ("no_data", "invalid"):
-        warnings.append(Warning(code="missing_data", item=kr.id, message=(
+        run.warnings.append(Warning(code="missing_data", item=kr.id, message=(
             f"Key result {kr.title!r} of objective {objective.title!r} has no usable data ({m.reason}): "
             "it counts as 0 in the objective's score until it is fixed in the source.")))  # fmt: skip
     elif clock is not None and clock.started and not clock.ended:
-        if linked is not None:
-            hist.followed.add(linked.id)
-        points = hist.points.get(kr.id) if kr.kind == "metric" and m.progress is not None else None
-        if points:  # inlined: this runs for every key result of a running cycle
-            fc, last = forecast(points, kr.start, kr.target, m.progress, hist.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type,union-attr]
-            if fc is not None:
-                result.forecast = round(fc, 3)
-            if last is not None and last[1] == m.current and status != "done":
-                _check_in(kr, objective, m, last[0], hist.now_ts, settings, warnings)
+        _running(kr, objective, result, linked, m.current, m.progress, cycle, run)  # type: ignore[arg-type]
     return result, m.progress
 
 
+def _running(
+    kr: KeyResult, objective: Objective, result: KeyResultResult, linked: KPI | None, current: float | None,
+    exact: float | None, cycle: Cycle, run: _Pass,
+) -> None:  # fmt: skip
+    """What history tells of a key result of a started, unended cycle: the KPI it follows
+    is being worked on, its ``forecast``, and whether it is checked in (``no_check_in``)."""
+    if linked is not None:
+        run.followed.add(linked.id)
+    points = run.points.get(kr.id) if kr.kind == "metric" and exact is not None else None
+    if points:
+        fc, last = forecast(points, kr.start, kr.target, exact, run.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
+        if fc is not None:
+            result.forecast = round(fc, 3)
+        if last is not None and last[1] == current and result.status != "done":
+            _check_in(kr, objective, current, last[0], run.now_ts, run.settings, run.warnings)
+
+
 def _check_in(
-    kr: KeyResult, objective: Objective, m: _Measure, since: float, now_ts: float, settings: EvalSettings,
+    kr: KeyResult, objective: Objective, current: float | None, since: float, now_ts: float, settings: EvalSettings,
     warnings: list[Warning],
 ) -> None:  # fmt: skip
     """``no_check_in``: the current value has not changed since the pass that first recorded it, at ``since``."""
@@ -224,7 +270,7 @@ def _check_in(
         days = int((now_ts - since) // 86400)
         warnings.append(Warning(code="no_check_in", item=kr.id, message=(
             f"Key result {kr.title!r} of objective {objective.title!r} has not changed for {days} days "
-            f"(current {_fmt(m.current)} since {day(since)}): check in with its owner and update the current "
+            f"(current {_fmt(current)} since {day(since)}): check in with its owner and update the current "
             "value, or say why it has not moved.")))  # fmt: skip
 
 
@@ -239,18 +285,19 @@ def _weight(kr: KeyResult, warnings: list[Warning]) -> float:
     return 1.0
 
 
-def _objective(
-    obj: Objective, index: _KpiIndex, now: datetime, settings: EvalSettings, warnings: list[Warning], hist: _History
-) -> ObjectiveResult:
+def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
     """Score (weighted mean of progress, missing counts 0) and pace of one objective."""
-    cycle = settings.cycle(obj.cycle)
-    clock = _Clock.of(cycle, now) if isinstance(cycle, Cycle) else None
+    settings, warnings = run.settings, run.warnings
+    cycle, clock = run.cycle(obj.cycle)
+    success = settings.success(obj.type)
     results, total, weights, missing = [], 0.0, 0.0, 0
     ftotal, forecasts = 0.0, 0
     for kr in obj.key_results:
-        result, progress = _key_result(kr, obj, cycle, clock, index, now, settings, warnings, hist)
+        result, progress = _key_result(kr, obj, success, cycle, clock, run)
         results.append(result)
-        w = _weight(kr, warnings)
+        w = kr.weight
+        if not (type(w) is float and w - w == 0 and w > 0):
+            w = _weight(kr, warnings)
         total += w * (progress or 0.0)
         weights += w
         missing += progress is None and result.status in ("no_data", "invalid")
@@ -270,45 +317,50 @@ def _objective(
     elif not clock.started:  # type: ignore[union-attr]
         status = "not_started"
     else:
-        status = _pace(exact, clock, obj.type, settings)  # type: ignore[arg-type]
+        status = _pace(exact, clock, success, settings)  # type: ignore[arg-type]
         if missing:
             reason = f"{missing} of {len(results)} key results have no usable data and count as 0"
     label = cycle.label if isinstance(cycle, Cycle) else ((obj.cycle or "").strip() or None)
     fc = ftotal / weights if forecasts else None
     if fc is not None and status == "on_track":
-        short = settings.success(obj.type) - settings.on_track_tolerance
+        short = success - settings.on_track_tolerance
         if fc + _EPS < short:
             warnings.append(Warning(code="forecast_short", item=obj.id, message=(
                 f"Objective {obj.title!r} is on track today; at this pace it ends at {fc:.2f}, below "
-                f"{short:.2f} (success {settings.success(obj.type):.2f} less the on-track tolerance): "
+                f"{short:.2f} (success {success:.2f} less the on-track tolerance): "
                 "look at the key results that are not moving.")))  # fmt: skip
     return ObjectiveResult(
-        id=obj.id, title=obj.title, cycle=label,
-        score=score, status=status, final=clock is not None and clock.ended,
-        reason=reason, key_results=results, source=obj.source,
+        obj.id,
+        obj.title,
+        label,
+        score,
+        status,
+        clock is not None and clock.ended,
+        reason,
+        results,
+        obj.source,
         forecast=round(fc, 3) if fc is not None else None,
-    )  # fmt: skip
+    )
 
 
-def _follows(obj: Objective, index: _KpiIndex, now: datetime, settings: EvalSettings, hist: _History) -> None:
+def _follows(obj: Objective, run: _Pass) -> None:
     """Note the KPIs an objective of another source follows in a started, unended cycle."""
     for kr in obj.key_results:
-        linked = index.find(kr.kpi) if kr.kpi else None
-        cycle = settings.cycle(kr.cycle if kr.cycle and kr.cycle.strip() else obj.cycle)
-        if linked is not None and isinstance(cycle, Cycle) and cycle.started(now) and not cycle.ended(now):
-            hist.followed.add(linked.id)
+        linked = run.index.find(kr.kpi) if kr.kpi else None
+        _, clock = run.cycle(kr.cycle if kr.cycle and kr.cycle.strip() else obj.cycle)
+        if linked is not None and clock is not None and clock.started and not clock.ended:
+            run.followed.add(linked.id)
 
 
 def _red_kpis(
-    kpis: Sequence[KPI], results: Sequence[KpiResult], history: Mapping[str, KpiHistory], hist: _History,
-    settings: EvalSettings,
-) -> list[Warning]:  # fmt: skip
+    kpis: Sequence[KPI], results: Sequence[KpiResult], history: Mapping[str, KpiHistory], run: _Pass
+) -> list[Warning]:
     """``red_kpi_without_okr``: red for ``red_days`` or more, and no key result of a running cycle follows it."""
     out: list[Warning] = []
-    limit = settings.red_days * 86400
-    now_ts = hist.now_ts
+    limit = run.settings.red_days * 86400
+    now_ts = run.now_ts
     for k, r in zip(kpis, results):
-        if r.status != "red" or k.id in hist.followed:
+        if r.status != "red" or k.id in run.followed:
             continue
         seen = history.get(k.id)
         if seen is None or not seen.values:
@@ -343,14 +395,14 @@ def evaluate(
     """
     now = settings.local(now)
     history = history or {}
-    kpi_results = [_kpi_result(k, now, settings, history) for k in kpis]
-    index = _KpiIndex(kpis)
-    warnings: list[Warning] = []
-    hist = _History(key_result_history or {}, now)
-    objective_results = [_objective(o, index, now, settings, warnings, hist) for o in objectives]
+    clock = KpiPass(now, settings)
+    kpi_results = [_kpi_result(k, clock, history) for k in kpis]
+    run = _Pass(now, settings, _KpiIndex(kpis), key_result_history or {})
+    objective_results = [_objective(o, run) for o in objectives]
+    warnings = run.warnings
     warnings.extend(hygiene_warnings(objectives, objective_results, now=now, settings=settings))
     for o in context:
-        _follows(o, index, now, settings, hist)
+        _follows(o, run)
     warnings.extend(align(objectives, objective_results, company_sources=settings.company_sources, context=context))
-    warnings.extend(_red_kpis(kpis, kpi_results, history, hist, settings))
+    warnings.extend(_red_kpis(kpis, kpi_results, history, run))
     return Evaluation(kpis=kpi_results, objectives=objective_results, warnings=warnings)

@@ -9,8 +9,7 @@ I/O and no clock. The number helpers shared with the key result code live in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time
-from functools import lru_cache
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from .reasons import fmt as _fmt
 if TYPE_CHECKING:
     from .settings import EvalSettings
 
-__all__ = ["kpi_status", "CADENCE_DAYS"]
+__all__ = ["kpi_status", "CADENCE_DAYS", "KpiPass"]
 
 #: How old a value may be, by cadence, before the grace period starts.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92}
@@ -96,24 +95,35 @@ def kpi_status(kpi: KPI) -> tuple[KpiStatus, str | None]:
     return _colour(kpi.direction, kpi.value, kpi.green, kpi.red), None  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=65536)
-def _instant_ts(moment: date | datetime, tz: str) -> float:
-    """POSIX seconds of a date (00:00 that day) or datetime in ``tz``; cached,
-    since thousands of KPIs share a handful of Updated dates."""
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(0))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return moment.timestamp()
+class KpiPass:
+    """What every KPI of one pass is judged against, worked out once per pass.
+
+    Ageing a value needs ``now`` as POSIX seconds, its calendar date in the
+    team's timezone and each cadence's limit; thousands of KPIs share a handful
+    of ``Updated`` moments, so their instants are kept here for the pass.
+    """
+
+    __slots__ = ("now_ts", "today", "tz", "limits", "instants")
+
+    def __init__(self, now: datetime, settings: EvalSettings):
+        self.now_ts = now.timestamp()
+        self.tz = settings.timezone
+        self.today = now.astimezone(ZoneInfo(self.tz)).date()
+        grace = settings.stale_grace.total_seconds()
+        #: Seconds a value may age, by cadence, before it is stale.
+        self.limits = {cadence: days * 86400 + grace for cadence, days in CADENCE_DAYS.items()}
+        self.instants: dict[datetime, float] = {}
+
+    def instant(self, moment: datetime) -> float:
+        """POSIX seconds of a datetime; a naive one is wall-clock time in the team's timezone."""
+        ts = self.instants.get(moment)
+        if ts is None:
+            aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(self.tz))
+            ts = self.instants[moment] = aware.timestamp()
+        return ts
 
 
-@lru_cache(maxsize=64)
-def _local_date(now: datetime, tz: str) -> date:
-    """The calendar date of ``now`` in ``tz`` (cached: one ``now`` per pass)."""
-    return now.astimezone(ZoneInfo(tz)).date()
-
-
-def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | None) -> bool:
+def _stale(kpi: KPI, clock: KpiPass, seen: KpiHistory | None) -> bool:
     """Older than the cadence allows, plus grace; a value seen for the first time is fresh.
 
     A date without a time (``Updated`` = 2026-11-07) is aged in calendar days in the
@@ -121,16 +131,15 @@ def _stale(kpi: KPI, now: datetime, settings: EvalSettings, seen: KpiHistory | N
     old, so a weekly KPI (7 days + 1 day grace) is not stale until the 16th. A moment
     (a date-time, or when syncd first saw the value) is aged to the second.
     """
-    days = CADENCE_DAYS.get(kpi.cadence or "")
-    if days is None:  # the caller asks only for a KPI that has a value
+    limit = clock.limits.get(kpi.cadence)  # type: ignore[arg-type]
+    if limit is None:  # the caller asks only for a KPI that has a value
         return False
     since = kpi.updated if kpi.updated is not None else (seen.first_seen if seen is not None else None)
     if since is None:
         return False
-    limit = days * 86400 + settings.stale_grace.total_seconds()
     if not isinstance(since, datetime):
-        return (_local_date(now, settings.timezone) - since).days * 86400 > limit
-    return now.timestamp() - _instant_ts(since, settings.timezone) > limit
+        return (clock.today - since).days * 86400 > limit
+    return clock.now_ts - clock.instant(since) > limit
 
 
 def _distance(v: float, band: tuple[float, float]) -> float:
@@ -154,15 +163,28 @@ def _trend(kpi: KPI, previous: float | None) -> tuple[Trend | None, float | None
     return ("improving" if better > 0 else "worsening" if better < 0 else "flat"), change
 
 
-def _kpi_result(kpi: KPI, now: datetime, settings: EvalSettings, history: Mapping[str, KpiHistory]) -> KpiResult:
-    status, reason = kpi_status(kpi)
-    v = kpi.value
-    has_value = v is not None and v - v == 0  # finite: the hot path of 100,000 KPIs, inlined
+def _kpi_result(kpi: KPI, clock: KpiPass, history: Mapping[str, KpiHistory]) -> KpiResult:
+    v, d, g, r = kpi.value, kpi.direction, kpi.green, kpi.red
+    # The hot path of 100,000 KPIs, inlined: a finite value, one-number thresholds in the
+    # right order, nothing wrong on the item. Anything else goes the long way (kpi_status).
+    if (
+        type(v) is float and v - v == 0 and type(g) is float and type(r) is float and g - g == 0 and r - r == 0
+        and not kpi.problems and ((d == "higher" and g >= r) or (d == "lower" and g <= r))
+    ):  # fmt: skip
+        status: KpiStatus = (
+            ("green" if v >= g else "red" if v < r else "amber")
+            if d == "higher"
+            else ("green" if v <= g else "red" if v > r else "amber")
+        )
+        reason = None
+        has_value = True
+    else:
+        status, reason = kpi_status(kpi)
+        has_value = v is not None and v - v == 0
     seen = history.get(kpi.id)
     previous = seen.previous if seen is not None else None
     trend, change = _trend(kpi, previous) if has_value and previous is not None else (None, None)
     return KpiResult(
-        id=kpi.id, name=kpi.name, value=v if has_value else None, unit=kpi.unit,
-        status=status, stale=has_value and _stale(kpi, now, settings, seen), reason=reason,
-        trend=trend, change=change, source=kpi.source,
+        kpi.id, kpi.name, v if has_value else None, kpi.unit, status,
+        has_value and _stale(kpi, clock, seen), reason, trend, change, kpi.source,
     )  # fmt: skip
