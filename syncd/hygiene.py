@@ -38,9 +38,12 @@ def _w(code: str, item: str, message: str) -> Warning:
 def _too_many_objectives(objectives: Sequence[Objective], settings: EvalSettings) -> list[Warning]:
     """One warning per owner and cycle over the limit, on the first objective past it."""
     groups: dict[tuple[str, str], list[Objective]] = defaultdict(list)
+    keys: dict[str | None, str] = {}  # cycle text -> the cycle it names (a handful per pass)
     for o in objectives:
-        cycle = settings.cycle(o.cycle)
-        key_cycle = cycle.label if isinstance(cycle, Cycle) else (o.cycle or "").strip().casefold()
+        key_cycle = keys.get(o.cycle)
+        if key_cycle is None:
+            cycle = settings.cycle(o.cycle)
+            key_cycle = keys[o.cycle] = cycle.label if isinstance(cycle, Cycle) else (o.cycle or "").strip().casefold()
         groups[((o.owner or "").strip().casefold(), key_cycle)].append(o)
     out = []
     for (_, key_cycle), group in groups.items():
@@ -59,8 +62,7 @@ def _too_many_objectives(objectives: Sequence[Objective], settings: EvalSettings
     return out
 
 
-def _key_result_warnings(obj: Objective, kr: KeyResult) -> list[Warning]:
-    out = []
+def _key_result_warnings(obj: Objective, kr: KeyResult, out: list[Warning]) -> None:
     if kr.kind == "milestone" and _ACTIVITY.match(kr.title):
         out.append(_w("activity_key_result", kr.id, (
             f"Key result {kr.title!r} measures an activity, not an outcome: say what changes "
@@ -74,30 +76,51 @@ def _key_result_warnings(obj: Objective, kr: KeyResult) -> list[Warning]:
         out.append(_w("unmeasurable", kr.id, (
             f"Key result {kr.title!r} of objective {obj.title!r} has no {missing} value, so its progress "
             "cannot be measured: give it a start and a target.")))  # fmt: skip
-    return out
 
 
-def _pace_warnings(obj: Objective, result: ObjectiveResult, now: datetime, settings: EvalSettings) -> list[Warning]:
+class _Settled:
+    """For each cycle text: the cycle, if ``now`` is four weeks or more into it, and whether it has ended
+    (worked out once per pass: thousands of objectives share a handful of cycles)."""
+
+    __slots__ = ("now", "settings", "known")
+
+    def __init__(self, now: datetime, settings: EvalSettings):
+        self.now, self.settings = now, settings
+        self.known: dict[str | None, tuple[Cycle, bool] | None] = {}
+
+    def __call__(self, text: str | None) -> tuple[Cycle, bool] | None:
+        if text in self.known:
+            return self.known[text]
+        cycle = self.settings.cycle(text)
+        answer = None
+        if isinstance(cycle, Cycle):
+            # Four weeks on the team's calendar (wall clock in the cycle's timezone), so a
+            # DST change in between does not move the day by an hour.
+            local = self.now.astimezone(cycle.start.tzinfo).replace(tzinfo=None)
+            if local - cycle.start.replace(tzinfo=None) >= SETTLED:
+                answer = (cycle, cycle.ended(self.now))
+        self.known[text] = answer
+        return answer
+
+
+def _pace_warnings(obj: Objective, result: ObjectiveResult, settled: _Settled, out: list[Warning]) -> None:
     """``too_easy`` and ``weak_planning``: judged only four weeks or more into the cycle."""
-    cycle = settings.cycle(obj.cycle)
     krs = result.key_results
-    if not isinstance(cycle, Cycle) or not krs:
-        return []
-    # Four weeks on the team's calendar (wall clock in the cycle's timezone), so a
-    # DST change in between does not move the day by an hour.
-    local = now.astimezone(cycle.start.tzinfo).replace(tzinfo=None)
-    if local - cycle.start.replace(tzinfo=None) < SETTLED:
-        return []
-    out = []
-    if len(krs) >= 2 and not cycle.ended(now) and all(k.status == "done" for k in krs):
+    if not krs:
+        return
+    known = settled(obj.cycle)
+    if known is None:
+        return
+    cycle, ended = known
+    statuses = {k.status for k in krs}
+    if len(krs) >= 2 and not ended and statuses == {"done"}:
         out.append(_w("too_easy", obj.id, (
             f"Every key result of objective {obj.title!r} is already done four weeks or more before "
             f"{cycle.label} ends: the targets were too easy; set more ambitious ones next cycle.")))  # fmt: skip
-    if all(k.status == "off_track" for k in krs):
+    if statuses == {"off_track"}:
         out.append(_w("weak_planning", obj.id, (
             f"Every key result of objective {obj.title!r} is off track four weeks or more into {cycle.label}: "
             "revisit the plan and the targets with the owner.")))  # fmt: skip
-    return out
 
 
 def hygiene_warnings(
@@ -114,6 +137,7 @@ def hygiene_warnings(
     """
     now = settings.local(now)
     out = _too_many_objectives(objectives, settings)
+    settled = _Settled(now, settings)
     for obj, result in zip(objectives, results):
         n = len(obj.key_results)
         if n == 0:
@@ -129,6 +153,6 @@ def hygiene_warnings(
                 f"Objective {obj.title!r} keeps something as it is: a health measure belongs with the KPIs; "
                 "an objective should describe a change.")))  # fmt: skip
         for kr in obj.key_results:
-            out.extend(_key_result_warnings(obj, kr))
-        out.extend(_pace_warnings(obj, result, now, settings))
+            _key_result_warnings(obj, kr, out)
+        _pace_warnings(obj, result, settled, out)
     return out
