@@ -13,11 +13,13 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .model import KPI, Evaluation, Objective, Patch
+from .model import KPI, Colour, Evaluation, Objective, Patch
 from .parsing import parse_number, parse_percent_fraction
 
 __all__ = [
     "AnyOf",
+    "COLOURS",
+    "colour_of",
     "KPI_STATUS_LABELS",
     "OKR_STATUS_LABELS",
     "kpi_status_label",
@@ -46,6 +48,11 @@ OKR_STATUS_LABELS = {
     "invalid": "Invalid",
 }
 STALE_SUFFIX = " (stale)"
+#: The colour a status is shown in (cells, labels, the page).
+COLOURS: dict[str, Colour] = {
+    "green": "green", "amber": "amber", "red": "red",
+    "on_track": "green", "done": "green", "at_risk": "amber", "off_track": "red",
+}  # fmt: skip
 _CANONICAL = {label.lower(): label for label in [*KPI_STATUS_LABELS.values(), *OKR_STATUS_LABELS.values()]}
 
 #: Fields holding a fraction 0..1 (written as ``40%`` where text is needed).
@@ -66,6 +73,11 @@ def kpi_status_label(status: str, stale: bool = False) -> str:
 
 def okr_status_label(status: str) -> str:
     return OKR_STATUS_LABELS[status]
+
+
+def colour_of(status: str | None) -> Colour | None:
+    """The colour a status is shown in: on track and done green, at risk amber, off track red."""
+    return COLOURS.get(status or "")
 
 
 def normalise_status(raw: Any) -> str | None:
@@ -135,8 +147,6 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
     ``written``); nothing is ever cleared: a value syncd cannot compute
     (progress of a key result with no data) is left as it is.
     """
-    from .evaluate import colour_of
-
     # One loop per kind with the fields spelled out: this runs for every item on every
     # pass, and ``old == new`` (nothing to write) is by far the common case.
     out: list[Patch] = []
@@ -146,7 +156,7 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
         if old is not _ABSENT:
             new = KPI_STATUS_LABELS[k.status] + STALE_SUFFIX if k.stale else KPI_STATUS_LABELS[k.status]
             if _differs("status", old, new):
-                add(Patch(kpi.source, kpi.id, "status", _shown(old), new, kpi.ref, "kpi", colour_of(k.status)))
+                add(Patch(kpi.source, kpi.id, "status", _shown(old), new, kpi.ref, "kpi", COLOURS.get(k.status)))
     for objective, o in _pairs(objectives, evaluation.objectives):
         written = objective.written
         old = written.get("status", _ABSENT)
@@ -154,7 +164,7 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
             new = OKR_STATUS_LABELS[o.status]
             if _differs("status", old, new):
                 add(Patch(objective.source, objective.id, "status", _shown(old), new, objective.ref, "objective",
-                          colour_of(o.status), o.score))  # fmt: skip
+                          COLOURS.get(o.status), o.score))  # fmt: skip
         if o.score is not None:
             old = written.get("score", _ABSENT)
             if old is not _ABSENT:
@@ -168,11 +178,11 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
                 new = OKR_STATUS_LABELS[r.status]
                 if _differs("status", old, new):
                     add(Patch(kr.source, kr.id, "status", _shown(old), new, kr.ref, "key_result",
-                              colour_of(r.status), r.progress))  # fmt: skip
+                              COLOURS.get(r.status), r.progress))  # fmt: skip
             if r.progress is not None:
                 old = written.get("progress", _ABSENT)
                 if old is not _ABSENT:
-                    new = round(r.progress, 3)
+                    new = r.progress  # already to 3 decimals: evaluation rounds it
                     if _differs("progress", old, new):
                         add(Patch(kr.source, kr.id, "progress", _shown(old), new, kr.ref, "key_result"))
             if r.kpi is not None and r.current is not None:

@@ -14,12 +14,12 @@ from typing import NamedTuple
 
 from .alignment import align
 from .cycles import Cycle, elapsed
+from .diff import colour_of
 from .history import day, forecast, red_since
 from .hygiene import hygiene_warnings
 from .kpi_status import CADENCE_DAYS, KpiPass, _kpi_result, kpi_status
 from .model import (
     KPI,
-    Colour,
     Evaluation,
     KeyResult,
     KeyResultResult,
@@ -43,17 +43,6 @@ _EPS = 1e-9
 
 
 _DEFAULT = EvalSettings()
-
-
-_COLOURS: dict[str, Colour] = {
-    "green": "green", "amber": "amber", "red": "red",
-    "on_track": "green", "done": "green", "at_risk": "amber", "off_track": "red",
-}  # fmt: skip
-
-
-def colour_of(status: str | None) -> Colour | None:
-    """The colour a status is shown in: on track and done green, at risk amber, off track red."""
-    return _COLOURS.get(status or "")
 
 
 # --- Key results and objectives --------------------------------------------------------
