@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -95,6 +96,10 @@ def parse_now(text: str | None, tz: str) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # pydantic looks for plugins in every installed distribution's entry points when it builds the
+    # config's schema: a tenth of a cron run, for plugins syncd does not use. Set the variable
+    # yourself (to "" for all) to have them.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a wrong command line (2): return it, as for every other outcome
@@ -184,8 +189,6 @@ def _command_logging(log_format: str | None) -> logging.Handler:
 
 def _redact_logs(config: Config) -> None:
     """Secrets never reach stderr, whatever a library logs."""
-    import os
-
     from .logs import RedactFilter, Redactor, secret_values
 
     redact = RedactFilter(Redactor(secret_values(config, os.environ)))
@@ -222,7 +225,6 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
                 return 1
         report = sync(config, now=now, registry=REGISTRY, dry_run=args.dry_run, only=args.source, state=state)
     import io
-    import os
 
     from .logs import Redactor, redact_data, secret_values
 
@@ -240,8 +242,6 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
 def _take_leases(config: Config, state: Any, only: list[str] | None, stack: Any) -> str | None:
     """One pass on a shared PostgreSQL store holds the leases of the groups it syncs, as a replica
     would, and gives them back after; None when taken, else why not (a replica holds one)."""
-    import os
-
     from .engine import select_sources
     from .leases import Leases, credential_groups, lease_table
 
@@ -260,8 +260,6 @@ def _take_leases(config: Config, state: Any, only: list[str] | None, stack: Any)
 
 
 def _check(config: Config) -> int:
-    import os
-
     from syncd.connectors import REGISTRY
 
     from .preflight import listen_problem, lock_holder, open_state, require_state

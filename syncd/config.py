@@ -175,7 +175,9 @@ NotionId = Annotated[str, BeforeValidator(_notion_id)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first validation, not at import: a model a run never validates alone (each source
+    # and section is validated inside Config's schema) is never built on its own.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- sources -------------------------------------------------------------------

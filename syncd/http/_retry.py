@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from syncd.source import Deferred, SourceError
 
 from ._stop import StopToken
+
+if TYPE_CHECKING:  # imported by the first call: a pass of local files only never loads it
+    import tenacity
 
 __all__ = ["Transient", "RetryPolicy", "RetryListener", "Acquirer", "call", "parse_retry_after"]
 
@@ -62,6 +62,8 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -157,6 +159,8 @@ def call(
         if not isinstance(exc, Transient):
             return False
         return exc.retry_after is None or exc.retry_after <= policy.max_wait
+
+    import tenacity
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total),
