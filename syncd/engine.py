@@ -16,18 +16,20 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, ConfigError
 from .diff import desired_patches
 from .duplicates import duplicate_warnings
 from .evaluate import EvalSettings, evaluate
-from .http import Runtime
 from .logs import Redactor, secret_values
 from .model import KPI, Evaluation, ItemError, KeyResult, Objective, Patch, ReadResult, Warning
 from .registry import Registry
 from .source import Deferred, Performed, Role, Source, SourceContext, SourceError, perform
 from .state import StateStore, open_store
+
+if TYPE_CHECKING:
+    from .http import Runtime
 
 __all__ = ["SyncReport", "SourceOutcome", "sync", "select_sources", "paused_gc"]
 
@@ -211,7 +213,7 @@ def sync(
     """Run one pass over the configured (or given) sources.
 
     ``registry`` opens each source by its type; ``runtime`` (pacers, retry
-    policy, stop token) is the composition root's, else one for this pass.
+    policy, stop token) is the composition root's, else one made when a source first asks.
     ``sources`` overrides the selection (the daemon syncs one source at a time);
     ``state`` lets the daemon keep one store open. A dry run opens the store
     read-only and writes nothing anywhere. ``feeders_from_state`` names KPI
@@ -230,7 +232,6 @@ def sync(
     own_state = state is None
     if state is None:
         state = open_store(config, readonly=dry_run)
-    runtime = runtime or Runtime.from_config(config)
     ctx = SourceContext(
         config=config,
         cache=state,
@@ -338,8 +339,8 @@ def sync(
                 if dry_run:
                     written.extend(source_patches)
                 continue
-            if runtime.stop.is_set():  # SIGTERM, or the lease not held: a write in flight finishes, no new one starts
-                _fail(outcome, errors, runtime.stop.reason(), "partial")
+            if runtime is not None and runtime.stop.is_set():  # SIGTERM, or the lease not held: a write in
+                _fail(outcome, errors, runtime.stop.reason(), "partial")  # flight finishes, no new one starts
                 continue
             written.extend(_write(open_sources[name], source_patches, outcome, errors))
         if not dry_run:  # sources that batch across sources of one service send now

@@ -150,24 +150,33 @@ class Cache(Protocol):
     def put(self, source: str, key: str, value: object) -> None: ...
 
 
-@dataclass
 class SourceContext:
-    """What a source gets besides its own config table."""
+    """What a source gets besides its own config table.
 
-    config: Config
-    cache: Cache
-    #: Where secrets come from (``os.environ`` outside tests).
-    env: Mapping[str, str]
-    dry_run: bool = False
-    #: The pass's clock (``--now``); sources use it only for what they write
-    #: (a dated comment), never to decide what to read.
-    now: datetime | None = None
-    #: Pacers, retry policy, stop token and retry listeners (:mod:`syncd.http`),
-    #: built once by the composition root; one of its own when not given.
-    runtime: Runtime = None  # type: ignore[assignment]
+    ``config``, ``cache``; ``env``: where secrets come from (``os.environ`` outside tests);
+    ``dry_run``; ``now``: the pass's clock (``--now``), which sources use only for what they
+    write (a dated comment), never to decide what to read.
+    """
 
-    def __post_init__(self) -> None:
-        if self.runtime is None:
+    def __init__(
+        self,
+        config: Config,
+        cache: Cache,
+        env: Mapping[str, str],
+        dry_run: bool = False,
+        now: datetime | None = None,
+        runtime: Runtime | None = None,
+    ):
+        self.config, self.cache, self.env, self.dry_run, self.now = config, cache, env, dry_run, now
+        self._runtime = runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        """Pacers, retry policy, stop token and retry listeners (:mod:`syncd.http`), built once by
+        the composition root; when not given, one of its own, made when a source first asks (so a
+        pass of local files never loads the HTTP layer)."""
+        if self._runtime is None:
             from .http import Runtime
 
-            self.runtime = Runtime.from_config(self.config)
+            self._runtime = Runtime.from_config(self.config)
+        return self._runtime

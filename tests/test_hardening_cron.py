@@ -28,6 +28,7 @@ NOT_FOR_CSV = {
     "psycopg_pool",
     "pydantic_settings",
     "asyncio",
+    "syncd.http",
     "syncd.daemon",
     "syncd.report",
     "syncd.alerts",
