@@ -231,8 +231,8 @@ class TableMapping:
     def _kpi(self, number: int, row: Sequence[Any], result: ReadResult) -> KPI | None:
         # Once per row, so cells are taken by index and nothing is built for what is fine.
         n = len(row)
-        at = self._at
-        name = _text(row[at.name]) if at.name < n else ""
+        i_name, i_value, i_direction, i_green, i_red, i_cadence, i_updated, i_unit, i_id, i_owner, i_status = self._at
+        name = _text(row[i_name]) if i_name < n else ""
         if not name:
             result.errors.append(
                 ItemError(
@@ -243,11 +243,11 @@ class TableMapping:
                 )
             )
             return None
-        locale = self.locale
-        value_raw = row[at.value] if at.value < n else None
+        locale, source = self.locale, self.source
+        value_raw = row[i_value] if i_value < n else None
         parsed = parse_number(value_raw, locale=locale)
         value_reason = None if parsed.value is not None else f"{self._where(number, 'value')}: {parsed.reason}"
-        direction_text = _text(row[at.direction]).casefold() if at.direction < n else ""
+        direction_text = _text(row[i_direction]).casefold() if i_direction < n else ""
         direction = _DIRECTIONS.get(direction_text)
         threshold_reason = None
         if not direction:
@@ -256,29 +256,29 @@ class TableMapping:
                 if direction_text
                 else "no direction; write higher, lower or range"
             )
-        green, reason = parse_threshold(row[at.green] if at.green < n else None, locale=locale)
+        green, reason = parse_threshold(row[i_green] if i_green < n else None, locale=locale)
         if green is None and threshold_reason is None:
             threshold_reason = f"{self.headers['green']} threshold at {self._where(number, 'green')}: {reason}"
-        red, reason = parse_threshold(row[at.red] if at.red < n else None, locale=locale)
+        red, reason = parse_threshold(row[i_red] if i_red < n else None, locale=locale)
         if red is None and threshold_reason is None:
             threshold_reason = f"{self.headers['red']} threshold at {self._where(number, 'red')}: {reason}"
         # A bad Cadence or Updated cell does not make the value untrustworthy: the
         # KPI keeps its colour, and the cell is reported as a warning.
-        cadence = (_text(row[at.cadence]).casefold() or None) if at.cadence < n else None
+        cadence = (_text(row[i_cadence]).casefold() or None) if i_cadence < n else None
         if cadence is not None and cadence not in _CADENCES:
             result.errors.append(
                 ItemError(
-                    self.source,
-                    f"{self.source}:{name}",
+                    source,
+                    f"{source}:{name}",
                     f"{self._where(number, 'cadence')}: cadence {cadence!r} is not daily, weekly, monthly or "
                     "quarterly; staleness is not checked until it is fixed",
                 )
             )
             cadence = None
-        updated = self._date(number, row[at.updated], name, result) if at.updated < n else None
-        unit = (_text(row[at.unit]) if at.unit < n else "") or ("%" if _text(value_raw).endswith("%") else None)
+        updated = self._date(number, row[i_updated], name, result) if i_updated < n else None
+        unit = (_text(row[i_unit]) if i_unit < n else "") or ("%" if _text(value_raw).endswith("%") else None)
         return KPI(
-            id=(_text(row[at.id]) if at.id < n else "") or f"{self.source}:{name}",
+            id=(_text(row[i_id]) if i_id < n else "") or f"{source}:{name}",
             name=name,
             value=parsed.value,
             value_reason=value_reason,
@@ -287,14 +287,14 @@ class TableMapping:
             green=green,
             red=red,
             threshold_reason=threshold_reason,
-            owner=(_text(row[at.owner]) if at.owner < n else "") or None,
+            owner=(_text(row[i_owner]) if i_owner < n else "") or None,
             cadence=cadence,  # type: ignore[arg-type]
             updated=updated,
-            source=self.source,
+            source=source,
             where=self.label(number, 0),
             ref=number,
             # Status is a column, or one created at the end of the header: always writable.
-            written={"status": normalise_status(row[at.status]) if at.status < n else None},
+            written={"status": normalise_status(row[i_status]) if i_status < n else None},
         )
 
     def _date(self, number: int, raw: Any, name: str, result: ReadResult) -> date | datetime | None:

@@ -18,7 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from syncd.mappings.table import TableMapping, col_letters
+from syncd.engine import paused_gc
+from syncd.mappings.table import CellWrite, TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import BaseSource, Role, SourceContext, SourceError
 
@@ -65,6 +66,7 @@ class _LocalFile(BaseSource):
         self.role = role
         self.config = config
         self.path = path
+        self._file = path.name
         self.calls: Counter[str] = Counter()
         self.mapping = TableMapping(
             role, config.columns, source=config.name, header_row=config.header_row, label=self._label
@@ -116,7 +118,7 @@ class CsvFile(_LocalFile):
     _starts: array[int] | None = None
 
     def _label(self, row: int, col: int) -> str:
-        return f"{self.path.name} row {row}, column {col_letters(col)}"
+        return f"{self._file} row {row}, column {col_letters(col)}"  # every item has one: kept cheap
 
     def _decode(self, data: bytes) -> tuple[bytes, str]:
         bom = _BOM if data.startswith(_BOM) else b""
@@ -132,24 +134,24 @@ class CsvFile(_LocalFile):
         """The file's records, refusing a header that looks separated by another delimiter."""
         header_at = self.config.header_row - 1
         try:
-            yield from self._checked(text, header_at)
+            for index, record in enumerate(iter_records(text, self.config.delimiter)):
+                if index == header_at and len(record.values) == 1:
+                    self._check_delimiter(record.values[0])
+                yield record
         except UnterminatedQuote as e:
             raise SourceError(
                 f"{self.path}: {e} (column {col_letters(e.column - 1)}), so every row after it would be lost; "
                 "close the quote or remove it, then sync again (nothing was read or written)"
             ) from None
 
-    def _checked(self, text: str, header_at: int) -> Iterator[Record]:
-        for index, record in enumerate(iter_records(text, self.config.delimiter)):
-            if index == header_at and len(record.values) == 1:
-                for other in (";", "\t", "|"):
-                    if other != self.config.delimiter and other in record.values[0]:
-                        shown = "\\t" if other == "\t" else other
-                        raise SourceError(
-                            f"{self.path}: the header looks {shown!r}-separated ({record.values[0][:60]!r}); "
-                            f'set delimiter = "{shown}" in the source\'s config'
-                        )
-            yield record
+    def _check_delimiter(self, header: str) -> None:
+        for other in (";", "\t", "|"):
+            if other != self.config.delimiter and other in header:
+                shown = "\\t" if other == "\t" else other
+                raise SourceError(
+                    f"{self.path}: the header looks {shown!r}-separated ({header[:60]!r}); "
+                    f'set delimiter = "{shown}" in the source\'s config'
+                )
 
     def read(self) -> ReadResult:
         data = self._load()
@@ -164,15 +166,26 @@ class CsvFile(_LocalFile):
                 starts.append(r.start)
                 yield r.values
 
-        return self._require_rows(self.mapping.read(values()))
+        # An item per row and no reference cycles: the collector would only rescan
+        # the items read so far, again and again as the table grows.
+        with paused_gc():
+            return self._require_rows(self.mapping.read(values()))
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
-        writes = self.mapping.cell_writes(patches)
-        if not writes:
-            return []
-        data = self._load()
-        self._check_unchanged(data)
-        bom, text = self._decode(data)
+        with paused_gc():  # as in read: a cell write per row, no cycles
+            writes = self.mapping.cell_writes(patches)
+            if not writes:
+                return []
+            data = self._load()
+            self._check_unchanged(data)
+            bom, text = self._decode(data)
+            text = self._edited(text, writes)
+        _replace_atomically(self.path, bom + text.encode(self.config.encoding))
+        self._digest = None
+        return []
+
+    def _edited(self, text: str, writes: list[CellWrite]) -> str:
+        """The text with the cells of ``writes`` set, every other byte as it was."""
         starts = self._starts if self._digest is not None else None
         if starts is None:  # not read in this pass: tokenise it all
             starts = array("q", (r.start for r in self._records(text)))
@@ -186,9 +199,7 @@ class CsvFile(_LocalFile):
             if row <= len(starts):  # the file check above makes a vanished row unreachable
                 record = record_at(text, d, starts[row - 1])
                 self._edits(record, cells, edits, rendered)
-        _replace_atomically(self.path, bom + _apply(text, edits).encode(self.config.encoding))
-        self._digest = None
-        return []
+        return _apply(text, edits)
 
     def _edits(
         self, record: Record, cells: dict[int, Any], edits: list[tuple[int, int, int, str]], rendered: dict[str, str]
