@@ -374,7 +374,7 @@ class OkrSection(_Strict):
     #: ``no_check_in``: a key result whose value has not changed for this many days.
     check_in_days: int = Field(default=14, ge=1)
     #: ``unaligned_objective``: objectives of the other OKR sources must name a parent.
-    company_sources: list[str] = Field(default_factory=list)
+    company_sources: list[str] = []
 
 
 class KpiSection(_Strict):
@@ -413,9 +413,9 @@ class Config(_Strict):
     okr: OkrSection = Field(default_factory=OkrSection)
     kpi: KpiSection = Field(default_factory=KpiSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
-    kpis: list[KpiSourceConfig] = Field(default_factory=list)
-    okrs: list[OkrSourceConfig] = Field(default_factory=list)
-    alerts: list[AlertConfig] = Field(default_factory=list)
+    kpis: list[KpiSourceConfig] = []
+    okrs: list[OkrSourceConfig] = []
+    alerts: list[AlertConfig] = []
 
     #: The folder the config file is in; relative paths are taken from it.
     base_dir: Path = Field(default=Path("."), exclude=True)
