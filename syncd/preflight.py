@@ -8,9 +8,7 @@ systemd's ``Restart=on-failure`` a traceback would only repeat, while exit 2 sto
 from __future__ import annotations
 
 import errno
-import getpass
 import os
-import socket
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +21,8 @@ KEY = "[syncd].state"
 
 
 def _user() -> str:
+    import getpass  # for a message only: a cron run with a writable state never loads it
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # a uid without a passwd entry (containers)
@@ -51,24 +51,23 @@ def state_problems(config: Config, *, write: bool = True) -> list[str]:
         ]
     if not write:
         return []
-    user = _user()
     if existing != folder:
         if not os.access(existing, os.W_OK | os.X_OK):
             return [
-                f"{KEY}: {path}: the folder {folder} does not exist and {user} cannot create it in {existing}; "
-                f"create it for that user (sudo install -d -o {user} {folder}; systemd: StateDirectory=) "
+                f"{KEY}: {path}: the folder {folder} does not exist and {_user()} cannot create it in {existing}; "
+                f"create it for that user (sudo install -d -o {_user()} {folder}; systemd: StateDirectory=) "
                 f"or point {KEY} elsewhere"
             ]
         return []
     if not os.access(folder, os.W_OK | os.X_OK):
         return [
-            f"{KEY}: {path}: the folder {folder} is not writable by {user} (SQLite keeps its journal and the "
+            f"{KEY}: {path}: the folder {folder} is not writable by {_user()} (SQLite keeps its journal and the "
             f"lock beside the file); give that user write access to it (systemd: StateDirectory=; containers: "
             f"a read-write volume) or point {KEY} elsewhere"
         ]
     for p in (path, Path(f"{path}.lock"), Path(f"{path}-wal")):
         if p.exists() and not os.access(p, os.R_OK | os.W_OK):
-            return [f"{KEY}: {p} is not writable by {user}; give that user read and write access to it"]
+            return [f"{KEY}: {p} is not writable by {_user()}; give that user read and write access to it"]
     return []
 
 
@@ -133,6 +132,8 @@ def lock_holder(config: Config) -> str | None:
 
 def listen_problem(config: Config) -> str | None:
     """Why ``[syncd].listen`` cannot be bound now (None: it can, or it is off)."""
+    import socket
+
     from .observe import parse_listen
 
     if not config.syncd.listen:
