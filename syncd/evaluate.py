@@ -43,6 +43,8 @@ _EPS = 1e-9
 
 
 _DEFAULT = EvalSettings()
+#: Plain numbers (not bools, not Decimals): what the hot path takes as is.
+_NUMBER = frozenset({float, int})
 
 
 # --- Key results and objectives --------------------------------------------------------
@@ -189,8 +191,9 @@ def _key_result(
     s, t = kr.start, kr.target
     current = linked.value if linked is not None else kr.current
     if (
-        clock is not None and kr.kind == "metric" and not kr.problems and type(s) is float and type(t) is float
-        and s - s == 0 and t - t == 0 and t != s and type(current) is float and current - current == 0
+        clock is not None and kr.kind == "metric" and not kr.problems and type(s) in _NUMBER
+        and type(t) in _NUMBER and s - s == 0 and t - t == 0 and t != s
+        and type(current) in _NUMBER and current - current == 0
     ):  # fmt: skip
         # The hot path, inlined (it runs for every key result): a metric with a start, a
         # target and a current value, in a cycle that can be read.
