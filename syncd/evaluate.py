@@ -190,14 +190,15 @@ def _key_result(
     cycle, clock = run.cycle(kr.cycle) if kr.cycle and kr.cycle.strip() else (ocycle, oclock)
     s, t = kr.start, kr.target
     current = linked.value if linked is not None else kr.current
+    # (mypy narrows on isinstance, not on type(): these three are numbers where they are used)
     if (
         clock is not None and kr.kind == "metric" and not kr.problems and type(s) in _NUMBER
-        and type(t) in _NUMBER and s - s == 0 and t - t == 0 and t != s
-        and type(current) in _NUMBER and current - current == 0
+        and type(t) in _NUMBER and type(current) in _NUMBER
+        and s - s == 0 and t - t == 0 and t != s and current - current == 0  # type: ignore[operator]
     ):  # fmt: skip
         # The hot path, inlined (it runs for every key result): a metric with a start, a
         # target and a current value, in a cycle that can be read.
-        exact = (current - s) / (t - s)
+        exact = (current - s) / (t - s)  # type: ignore[operator]
         exact = 0.0 if exact <= 0.0 else 1.0 if exact > 1.0 else exact  # and never -0.0
         # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
         status: OkrStatus = _pace(exact, clock, success, run.settings) if clock.started else "not_started"

@@ -266,32 +266,33 @@ class SQLStore:
         Values recorded after ``now`` are left out, so a replay at an earlier
         ``--now`` sees what that pass saw.
         """
-        wanted_krs = list(key_results)
         with self.transaction() as db:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (kpi TEXT PRIMARY KEY)")
             db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_kr (kr TEXT PRIMARY KEY)")
             db.execute("DELETE FROM wanted")
             db.execute("DELETE FROM wanted_kr")
-            db.executemany("INSERT INTO wanted VALUES (?) ON CONFLICT DO NOTHING", [(k,) for k in kpis])
-            db.executemany("INSERT INTO wanted_kr VALUES (?) ON CONFLICT DO NOTHING", [(k,) for k in wanted_krs])
+            db.executemany("INSERT INTO wanted VALUES (?) ON CONFLICT DO NOTHING", ((k,) for k in kpis))
+            db.executemany("INSERT INTO wanted_kr VALUES (?) ON CONFLICT DO NOTHING", ((k,) for k in key_results))
             rows = db.execute(
                 "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi "
                 "UNION ALL SELECT 1, v.key_result, v.value, v.first_seen "
                 "FROM key_result_values v JOIN wanted_kr w ON w.kr = v.key_result"
                 if self._has_table(db, "key_result_values")
                 else "SELECT 0, v.kpi, v.value, v.first_seen FROM kpi_values v JOIN wanted w ON w.kpi = v.kpi"
-            ).fetchall()
+            )
+            # Rows are taken as the cursor gives them, never all at once: at 100,000 items and
+            # weeks of history, the fetched rows alone held more than the points made of them.
+            limit = now.timestamp()
+            stamps: dict[str, float] = {}  # one pass stamps all its values alike: parse each stamp once
+            grouped: tuple[dict[str, list[tuple[float, float | None]]], ...] = ({}, {})
+            for kind, item, value, first_seen in rows:
+                ts = stamps.get(first_seen)
+                if ts is None:
+                    ts = stamps[first_seen] = datetime.fromisoformat(first_seen).timestamp()
+                if ts <= limit:
+                    grouped[kind].setdefault(item, []).append((ts, value))
             db.execute("DELETE FROM wanted")
             db.execute("DELETE FROM wanted_kr")
-        limit = now.timestamp()
-        stamps: dict[str, float] = {}  # one pass stamps all its values alike: parse each stamp once
-        grouped: tuple[dict[str, list[tuple[float, float | None]]], ...] = ({}, {})
-        for kind, item, value, first_seen in rows:
-            ts = stamps.get(first_seen)
-            if ts is None:
-                ts = stamps[first_seen] = datetime.fromisoformat(first_seen).timestamp()
-            if ts <= limit:
-                grouped[kind].setdefault(item, []).append((ts, value))
         for points in (*grouped[0].values(), *grouped[1].values()):
             points.sort(key=_first)
         kpi_out: dict[str, KpiHistory] = {}
