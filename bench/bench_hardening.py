@@ -10,8 +10,13 @@
    of a CSV at 10,000 and 100,000 rows.  Target: <= 2 KiB per item.
 4. Evaluate + diff at 100,000 items with the model building included (and the
    GC pause around it, as the engine runs them), items per CPU second.  Target: >= 200,000.
+5. Peak memory above the process's base (10 pages) of ``syncd sync --dry-run`` of
+   a Notion OKR workspace (objectives and key results, every property syncd reads
+   filled in) at 10,000 and 100,000 pages, read from the loopback fake at a
+   test-sized pace; the fake runs in a process of its own, so its memory does not
+   count.  Target: <= 2 KiB per item.  Also the wall and CPU time of each run.
 
-Run: ``python3 bench/bench_hardening.py`` (add ``--quick`` to skip the 100,000-row memory run).
+Run: ``python3 bench/bench_hardening.py`` (add ``--quick`` to skip the 100,000-item memory runs).
 CPU time, not wall time, so a loaded machine changes the figures less; ratios are
 measured side by side in one run.
 """
@@ -19,6 +24,7 @@ measured side by side in one run.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import resource
@@ -65,9 +71,22 @@ def _child(cmd: list[str], cwd: Path) -> float:
     return _cpu_children() - before
 
 
+def _usage(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, float, float]:
+    """Peak RSS (KiB), CPU seconds and wall seconds of ``cmd`` in a fresh process (a wrapper
+    process of its own, so that the peak is that command's alone)."""
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        f"subprocess.run({cmd!r}, cwd={str(cwd)!r}, stdout=subprocess.DEVNULL, check=True); "
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(r.ru_maxrss, r.ru_utime + r.ru_stime, time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    peak, cpu, wall = out.split()
+    return int(peak), float(cpu), float(wall)
+
+
 def _peak_rss_kib(cmd: list[str], cwd: Path) -> int:
-    code = f"import resource, subprocess, sys; subprocess.run({cmd!r}, cwd={str(cwd)!r}, stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    return _usage(cmd, cwd)[0]
 
 
 def bench_first_sync(rows: int = 20_000) -> None:
@@ -200,7 +219,65 @@ def bench_evaluate(n: int = 100_000) -> None:
     )
 
 
+TOKEN = "secret_bench_hardening"
+
+
+def _serve_notion(pages: int) -> None:
+    """The Notion fake holding an OKR workspace of ``pages`` pages, in this (separate) process:
+    prints where it is, then serves until its stdin closes."""
+    from tests.fakes.notion import NotionFake, okr_workspace
+
+    with NotionFake((TOKEN,)) as fake:
+        objectives = max(1, pages // 25)
+        ws = okr_workspace(fake, objectives=objectives, key_results=pages - objectives)
+        # as after earlier syncs: every property syncd reads holds a value
+        for i, page in enumerate(ws["objectives"]):
+            fake.edit(page, {"Type": "Committed", "Score": 0.5, "Status": "On track" if i % 3 else "At risk"})
+        for i, page in enumerate(ws["key_results"]):
+            fake.edit(page, {"Kind": "metric", "Weight": 1, "Progress": ((i * 7) % 101) / 100,
+                             "Status": "On track" if i % 3 else "At risk"})  # fmt: skip
+        fake.advance(hours=1)
+        print(json.dumps({"url": fake.url, "objectives": ws["objectives_db"], "key_results": ws["key_results_db"]}))
+        sys.stdout.flush()
+        sys.stdin.read()
+
+
+def bench_notion_memory(sizes: list[int]) -> None:
+    print("5. peak memory of syncd sync --dry-run of a Notion OKR workspace, above the base (10 pages)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = {**os.environ, "NOTION_TOKEN": TOKEN}
+        cmd = [sys.executable, "-m", "syncd", "sync", "--dry-run", "--now", "2026-11-15T12:00:00Z", "--config"]
+        base = 0
+        for n in [10, *sizes]:
+            fake = subprocess.Popen([sys.executable, __file__, "--serve-notion", str(n)], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+            try:
+                assert fake.stdout is not None and fake.stdin is not None
+                ws = json.loads(fake.stdout.readline())
+                (folder / f"n{n}.toml").write_text(
+                    f'[syncd]\nstate = "n{n}.db"\n[limits]\nnotion_per_second = 100000\n'
+                    f'[[okrs]]\ntype = "notion"\nname = "okrs"\nobjectives = "{ws["objectives"]}"\n'
+                    f'key_results = "{ws["key_results"]}"\nbase_url = "{ws["url"]}"\n'
+                )
+                peak, cpu, wall = _usage([*cmd, f"n{n}.toml"], folder, env)
+            finally:
+                if fake.stdin:
+                    fake.stdin.close()
+                fake.wait()
+            if n == 10:
+                base = peak
+                print(f"   base (10 pages)  {base / 1024:8.1f} MiB")
+            else:
+                print(
+                    f"   {n:>7,} pages    {peak / 1024:8.1f} MiB   {(peak - base) / n:5.2f} KiB per item above base "
+                    f"(target <= 2)   {wall:5.1f} s wall, {cpu:5.1f} s CPU"
+                )
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--serve-notion"]:
+        return _serve_notion(int(argv[1]))
     quick = "--quick" in argv
     print(
         f"syncd {os.path.basename(str(ROOT))} on Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n"
@@ -209,6 +286,7 @@ def main(argv: list[str]) -> None:
     bench_cron()
     bench_memory([10_000] if quick else [10_000, 100_000])
     bench_evaluate()
+    bench_notion_memory([10_000] if quick else [10_000, 100_000])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ which re-exports :func:`okr_workspace`.
 
 from __future__ import annotations
 
-import copy
 import random
 import uuid
 from datetime import UTC, datetime
@@ -112,7 +111,7 @@ class NotionPages:
                 entry[kind] = {}
             schema[name] = entry
         self.databases[db_id] = {"title": title, "data_sources": [ds_id], "created": self.now}
-        self.data_sources[ds_id] = {"db": db_id, "title": title, "properties": schema, "created": self.now}
+        self.data_sources[ds_id] = {"db": db_id, "title": title, "properties": schema, "created": self.now, "pages": []}
         return db_id, ds_id
 
     def add_page(self, ds_id: str, values: dict[str, Any]) -> str:
@@ -126,6 +125,7 @@ class NotionPages:
             "created": self.now,
             "edited": self.now,
         }
+        ds["pages"].append(page_id)
         for name, value in values.items():
             props[name] = self._value(ds, name, value)
         return page_id
@@ -238,12 +238,16 @@ class NotionPages:
         for name, value in page["properties"].items():
             if only is not None and name not in only:
                 continue
-            value = copy.deepcopy(value)
+            # Stored values are replaced, never changed in place, and the answer is
+            # serialised at once: only what is cut needs a copy.
             if value["type"] == "relation":
-                value["has_more"] = len(value["relation"]) > REF_LIMIT
-                value["relation"] = value["relation"][:REF_LIMIT]
-            if value["type"] == "people":
-                value["people"] = value["people"][:REF_LIMIT]
+                value = {
+                    **value,
+                    "relation": value["relation"][:REF_LIMIT],
+                    "has_more": len(value["relation"]) > REF_LIMIT,
+                }
+            elif value["type"] == "people":
+                value = {**value, "people": value["people"][:REF_LIMIT]}
             props[name] = value
         title = next((self.get(page_id, n) for n, p in ds["properties"].items() if p["type"] == "title"), "")
         slug = "-".join(title.split()[:6])

@@ -330,7 +330,6 @@ class NotionFake(NotionPages, FakeServer):
         only = self._only(request, ds)
         match = self._filter(ds, body.get("filter"))
         trashed = bool(body.get("in_trash"))
-        ids = [i for i, p in self.pages.items() if p["ds"] == ident and p["in_trash"] == trashed and match(p)]
         start = 0
         if body.get("start_cursor"):
             try:
@@ -339,11 +338,24 @@ class NotionFake(NotionPages, FakeServer):
                 raise HTTPError(
                     400, "validation_error", "body failed validation: body.start_cursor should be a valid cursor."
                 ) from None
-        chunk = ids[start : start + size]
-        more = start + size < len(ids)
-        cursor = (
-            f"s:{ident}:{base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip('=')}" if more else None
-        )
+        # The cursor is a position in the data source's pages (creation order), so a read of
+        # n pages costs O(n) in all, not a scan of the whole workspace per call.
+        order = ds["pages"]
+
+        def matches(pos: int) -> bool:
+            page = self.pages[order[pos]]
+            return page["in_trash"] == trashed and bool(match(page))
+
+        chunk: list[str] = []
+        pos = start
+        while pos < len(order) and len(chunk) < size:
+            if matches(pos):
+                chunk.append(order[pos])
+            pos += 1
+        while pos < len(order) and not matches(pos):
+            pos += 1
+        more = pos < len(order)
+        cursor = f"s:{ident}:{base64.urlsafe_b64encode(str(pos).encode()).decode().rstrip('=')}" if more else None
         return {"object": "list", "results": [self.render_page(i, version, only) for i in chunk], "next_cursor": cursor,
                 "has_more": more, "type": "page_or_data_source", "page_or_data_source": {}, "request_id": str(uuid.uuid4())}  # fmt: skip
 
