@@ -10,6 +10,8 @@ progress and score, which are fractions everywhere in syncd.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,8 +79,13 @@ def _date(d: Mapping[str, Any] | None) -> str | None:
     return f"{d['start']}..{d['end']}" if d.get("end") else d["start"]
 
 
+def _name(text: Any) -> Any:
+    """An option or person name: one of a few, repeated on every page, so one copy of each."""
+    return sys.intern(text) if type(text) is str else text
+
+
 def _person(u: Mapping[str, Any]) -> str:
-    return u.get("name") or (u.get("person") or {}).get("email") or u.get("id") or ""
+    return _name(u.get("name") or (u.get("person") or {}).get("email") or u.get("id") or "")
 
 
 def plain(value: Mapping[str, Any] | None) -> Any:
@@ -97,9 +104,9 @@ def plain(value: Mapping[str, Any] | None) -> Any:
     if kind in ("number", "checkbox", "url", "email", "phone_number", "string", "boolean"):
         return inner
     if kind in ("select", "status"):
-        return inner.get("name") if inner else None
+        return _name(inner.get("name")) if inner else None
     if kind == "multi_select":
-        return [o.get("name") for o in inner or ()]
+        return [_name(o.get("name")) for o in inner or ()]
     if kind == "date":
         return _date(inner)
     if kind == "people":
@@ -128,11 +135,12 @@ def plain(value: Mapping[str, Any] | None) -> Any:
     return None
 
 
-def extract(page: Mapping[str, Any], props: Iterable[Prop]) -> dict[str, Any]:
-    """A page as a small record: ``{id, url, edited, v: {field: plain value}, more: [fields]}``.
+def extract(page: Mapping[str, Any], props: Iterable[Prop], known: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A page as a small record: ``{id, url, v: {field: plain value}, more: [fields]}``.
 
     Property values are found by id (a renamed property keeps its id); ``more``
-    lists relation fields cut at 25 references, to be fetched in full.
+    lists relation fields cut at 25 references, to be fetched in full. A related
+    page's id found in ``known`` (pages read before) is that one copy of the string.
     """
     by_id = {v.get("id"): v for v in (page.get("properties") or {}).values() if isinstance(v, dict)}
     values: dict[str, Any] = {}
@@ -144,9 +152,12 @@ def extract(page: Mapping[str, Any], props: Iterable[Prop]) -> dict[str, Any]:
         if v is None:
             continue
         values[p.field] = plain(v)
-        if v.get("type") == "relation" and v.get("has_more"):
-            more.append(p.field)
-    out = {"id": page["id"], "url": page.get("url") or "", "edited": page.get("last_edited_time"), "v": values}
+        if v.get("type") == "relation":
+            if known:
+                values[p.field] = [known.get(i, i) for i in values[p.field]]
+            if v.get("has_more"):
+                more.append(p.field)
+    out = {"id": page["id"], "url": page.get("url") or "", "v": values}
     if more:
         out["more"] = more
     return out
@@ -275,6 +286,10 @@ def colour_of_label(label: Any) -> str | None:
     return _COLOURS.get(text.lower().removesuffix(" (stale)")) if isinstance(text, str) else None
 
 
+#: How many distinct numbers one build shares (see :meth:`_Ctx.share`).
+_SHARED_NUMBERS = 4096
+
+
 @dataclass
 class _Ctx:
     source: str
@@ -282,6 +297,17 @@ class _Ctx:
     problems: list[str] = field(default_factory=list)
     #: The page's URL (or id): every reason names the property and the page.
     page: str = ""
+    #: One build's numbers (shared by every page's context).
+    numbers: dict[float, float] = field(default_factory=dict)
+
+    def share(self, value: Any) -> Any:
+        """An equal number read before, if any: pages repeat a few (start 0, target 100, weight 1),
+        and each float parsed is 24 bytes more per item. -0.0 stays itself."""
+        if type(value) is not float or (value == 0 and math.copysign(1.0, value) < 0):
+            return value
+        if len(self.numbers) < _SHARED_NUMBERS:
+            return self.numbers.setdefault(value, value)
+        return self.numbers.get(value, value)
 
     def num(self, rec: Mapping[str, Any], name: str) -> float | None:
         if name not in rec["v"]:
@@ -289,7 +315,7 @@ class _Ctx:
         value, reason = _number(rec["v"][name], self.props.get(name), name)
         if value is None and reason not in (None, "empty"):
             self.problems.append(f"{self.label(name)}: {reason}")
-        return value
+        return self.share(value)
 
     def label(self, name: str) -> str:
         p = self.props.get(name)
@@ -297,11 +323,11 @@ class _Ctx:
         return f"{what} of page {self.page}" if self.page else what
 
 
-def _written(rec: Mapping[str, Any], props: Mapping[str, Prop], fields: Iterable[str]) -> dict[str, Any]:
+def _written(rec: Mapping[str, Any], ctx: _Ctx, fields: Iterable[str]) -> dict[str, Any]:
     """What the page holds now for each owned field it can be written to."""
     out: dict[str, Any] = {}
     for name in fields:
-        p = props.get(name)
+        p = ctx.props.get(name)
         if p is None or not p.writable:
             continue
         raw = _one(rec["v"].get(name))
@@ -313,7 +339,7 @@ def _written(rec: Mapping[str, Any], props: Mapping[str, Prop], fields: Iterable
             value = normalise_number(raw)
             if value is not None and p.percent:
                 value = round(value * 100, 9)
-            out[name] = value
+            out[name] = ctx.share(value)
     return out
 
 
@@ -340,7 +366,7 @@ def _objective(rec: Mapping[str, Any], ctx: _Ctx) -> Objective:
         cycle=_str(v.get("cycle")), type=okr_type,  # type: ignore[arg-type]
         parent=(parent[0] if isinstance(parent, list) and parent else _str(parent)),
         source=ctx.source, where=rec.get("url") or rec["id"], ref=rec["ref"],
-        written=_written(rec, ctx.props, ("score", "status")), problems=ctx.problems,
+        written=_written(rec, ctx, ("score", "status")), problems=ctx.problems,
     )  # fmt: skip
 
 
@@ -369,6 +395,7 @@ def _key_result(rec: Mapping[str, Any], ctx: _Ctx, objective: str) -> KeyResult:
     else:
         if "current" in v:
             current, reason = _number(v["current"], ctx.props.get("current"), "current")
+            current = ctx.share(current)
             if current is None and reason:
                 reason = f"{ctx.label('current')}: {reason}"
         if kind == "checklist":
@@ -384,7 +411,7 @@ def _key_result(rec: Mapping[str, Any], ctx: _Ctx, objective: str) -> KeyResult:
         kpi=(kpi[0] if isinstance(kpi, list) and kpi else _str(kpi)), weight=1.0 if weight is None else weight,
         owner=_str(v.get("owner")), cycle=_str(v.get("cycle")), source=ctx.source,
         where=rec.get("url") or rec["id"], ref=rec["ref"],
-        written=_written(rec, ctx.props, ("progress", "status", "current")), problems=ctx.problems,
+        written=_written(rec, ctx, ("progress", "status", "current")), problems=ctx.problems,
     )  # fmt: skip
 
 
@@ -402,8 +429,9 @@ def build_okrs(
     """
     objs: dict[str, Objective] = {}
     by_title: dict[str, str] = {}
+    numbers: dict[float, float] = {}
     for rec in objectives:
-        o = _objective(rec, _Ctx(source, obj_props, [], rec.get("url") or rec["id"]))
+        o = _objective(rec, _Ctx(source, obj_props, [], rec.get("url") or rec["id"], numbers))
         objs[o.id] = o
         by_title.setdefault(o.title.strip().lower(), o.id)
     errors: list[ItemError] = []
@@ -429,8 +457,9 @@ def build_okrs(
                 )
             )
             continue
-        objs[target].key_results.append(
-            _key_result(rec, _Ctx(source, kr_props, [], rec.get("url") or rec["id"]), target)
+        objective = objs[target]
+        objective.key_results.append(
+            _key_result(rec, _Ctx(source, kr_props, [], rec.get("url") or rec["id"], numbers), objective.id)
         )
     return list(objs.values()), errors
 
@@ -443,8 +472,9 @@ _CADENCES = {"daily", "weekly", "monthly", "quarterly"}
 
 def build_kpis(records: Iterable[Mapping[str, Any]], props: Mapping[str, Prop], source: str) -> list[KPI]:
     out: list[KPI] = []
+    numbers: dict[float, float] = {}
     for rec in records:
-        ctx = _Ctx(source, props, [], rec.get("url") or rec["id"])
+        ctx = _Ctx(source, props, [], rec.get("url") or rec["id"], numbers)
         v = rec["v"]
         value, reason = (
             _number(v["value"], props.get("value"), "value") if "value" in v else (None, "no Value property")
@@ -471,6 +501,6 @@ def build_kpis(records: Iterable[Mapping[str, Any]], props: Mapping[str, Prop], 
             green=thresholds["green"], red=thresholds["red"], threshold_reason=threshold_reason,
             owner=_str(v.get("owner")), cadence=cadence if cadence in _CADENCES else None,  # type: ignore[arg-type]
             updated=updated, source=source, where=rec.get("url") or rec["id"], ref=rec["ref"],
-            written=_written(rec, props, ("status",)), problems=ctx.problems,
+            written=_written(rec, ctx, ("status",)), problems=ctx.problems,
         ))  # fmt: skip
     return out

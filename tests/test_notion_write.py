@@ -260,3 +260,22 @@ def test_unknown_token_on_write_fails_the_source(fake, ws):
     fake.tokens.clear()
     with pytest.raises(SourceError, match="unauthorized"):
         source.write([_patch(kr, "progress", None, 0.25)])
+
+
+def test_the_state_stores_copy_of_a_written_page_is_notions_answer_with_whole_relations(fake):
+    _, ods = fake.add_database("O", {"Name": "title"})
+    objectives = [fake.add_page(ods, {"Name": f"Objective {i}"}) for i in range(30)]
+    _, kds = fake.add_database("K", {"Name": "title", "Objective": ("relation", ods), "Current": "number",
+                                     "Status": ("select", ["On track", "At risk"])})  # fmt: skip
+    kr_page = fake.add_page(kds, {"Name": "Shared", "Objective": objectives, "Current": 5})
+    other = fake.add_page(kds, {"Name": "Other", "Objective": objectives[:1], "Current": 6})
+    fake.advance(hours=1)
+    cache = MemoryCache()
+    ws = {"objectives_db": fake.data_sources[ods]["db"], "key_results_db": fake.data_sources[kds]["db"]}
+    source = _source(fake, ws, cache)
+    krs = {kr.id: kr for o in source.read().objectives for kr in o.key_results}
+    assert source.write([_patch(krs[kr_page], "status", None, "At risk")]) == []
+    pages = cache.get("okrs", f"pages:{ws['key_results_db']}")["pages"]  # type: ignore[index]
+    # the answer cut the relation at 25; the copy keeps the 30 read before, and the status written
+    assert pages[kr_page]["v"]["objective"] == objectives and pages[kr_page]["v"]["status"] == "At risk"
+    assert pages[other]["v"] == {"title": "Other", "objective": objectives[:1], "current": 6, "status": None}

@@ -16,10 +16,10 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from syncd.http import RetryPolicy
@@ -32,7 +32,7 @@ from . import _schema as schema
 from ._comments import Comments, wants_comment
 from .transport import NotionError, Transport
 
-__all__ = ["NotionSource", "open", "OVERLAP"]
+__all__ = ["NotionSource", "PageRef", "open", "OVERLAP"]
 
 #: Notion rounds ``last_edited_time`` down to the minute: ask again for that much before.
 OVERLAP = timedelta(minutes=2)
@@ -41,6 +41,17 @@ _RECORD_FORMAT = 1
 
 def open(role: Role, config: Any, ctx: SourceContext) -> NotionSource:  # noqa: A001 - the registry's name
     return NotionSource(role, config, ctx)
+
+
+class PageRef(NamedTuple):
+    """An item's write handle: its database and page, and the URL that messages about it name."""
+
+    db: str
+    page: str
+    url: str
+
+    def __str__(self) -> str:
+        return f"{self.db}/{self.page}"
 
 
 @dataclass
@@ -52,7 +63,10 @@ class _Db:
     ds: str | None = None
     schema: dict[str, Any] | None = None
     props: dict[str, mapping.Prop] = field(default_factory=dict)
+    #: The pages read in this pass, until they become items (the state store keeps them).
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Pages as ``pages.update`` answered, for the state store's copy.
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
     refreshed: bool = False  # schema fetched in this pass
 
     @property
@@ -223,19 +237,21 @@ class NotionSource(BaseSource):
         result = ReadResult(notes=self._notes())
         if self.role == "kpis":
             db = self._dbs["kpis"]
-            result.kpis = mapping.build_kpis(self._with_refs(db, db.records.values()), db.props, self.name)
+            result.kpis = mapping.build_kpis(self._drain(db), db.props, self.name)
         else:
             if "okrs" in self._dbs:
                 db = self._dbs["okrs"]
-                rows = list(self._with_refs(db, db.records.values()))
-                objs = [r for r in rows if mapping.row_kind(r) == "objective"]
-                krs = [r for r in rows if mapping.row_kind(r) == "key_result"]
+                # build_okrs takes every objective before the first key result: the rest are those.
+                objs = self._drain(db, lambda r: mapping.row_kind(r) == "objective")
+                krs = self._drain(db)
                 props_o = props_k = db.props
             else:
                 o, k = self._dbs["objectives"], self._dbs["key_results"]
-                objs, krs = list(self._with_refs(o, o.records.values())), list(self._with_refs(k, k.records.values()))
+                objs, krs = self._drain(o), self._drain(k)
                 props_o, props_k = o.props, k.props
             result.objectives, result.errors = mapping.build_okrs(objs, krs, props_o, props_k, self.name)
+        for db in self._dbs.values():
+            db.records = {}  # an emptied dict keeps its table
         return result
 
     def prepare(self) -> list[Action]:
@@ -253,9 +269,12 @@ class NotionSource(BaseSource):
         return [Action(self.name, f"finish {n} comment(s) an earlier pass left unposted (or drop stale ones)", resume)]
 
     @staticmethod
-    def _with_refs(db: _Db, records: Any) -> Iterator[dict[str, Any]]:
-        for rec in records:
-            yield {**rec, "ref": f"{db.key}/{rec['id']}"}
+    def _drain(db: _Db, take: Callable[[dict[str, Any]], bool] = lambda rec: True) -> Iterator[dict[str, Any]]:
+        """The records ``take`` accepts, in order, each with its ``ref``; each leaves
+        ``db.records`` as it goes, so records and items are not all held at once."""
+        for page_id in [i for i, rec in db.records.items() if take(rec)]:
+            rec = db.records.pop(page_id)
+            yield {**rec, "ref": PageRef(db.key, rec["id"], rec.get("url") or rec["id"])}
 
     def _fingerprint(self, db: _Db) -> str:
         data = json.dumps([_RECORD_FORMAT, schema.props_to_json(db.props)], sort_keys=True)
@@ -281,6 +300,8 @@ class NotionSource(BaseSource):
         first_date: datetime | None = None
         newest: str | None = None
         drift = False
+        # The pages of the databases read before (objectives, for the key results' relation).
+        known = {i: i for other in self._dbs.values() if other is not db for i in other.records}
 
         def fetch(cursor: str | None) -> dict[str, Any]:
             extra = {"start_cursor": cursor} if cursor else {}
@@ -303,7 +324,7 @@ class NotionSource(BaseSource):
                     if page.get("in_trash") or page.get("archived") or page.get("is_archived"):
                         records.pop(page["id"], None)
                         continue
-                    rec = mapping.extract(page, db.props.values())
+                    rec = mapping.extract(page, db.props.values(), known)
                     if len(rec["v"]) < len(db.props):
                         drift = True
                     if rec.pop("more", None):
@@ -312,6 +333,7 @@ class NotionSource(BaseSource):
                     edited = page.get("last_edited_time")
                     if edited and (newest is None or edited > newest):
                         newest = edited
+                del response  # before the next answer arrives (see Transport.pages)
         except NotionError as e:
             if e.code != "validation_error" or retried:
                 raise self._named(e)
@@ -372,26 +394,23 @@ class NotionSource(BaseSource):
         return self._comments_obj
 
     def write(self, patches: Sequence[Patch]) -> list[ItemError]:
-        by_page: dict[str, list[Patch]] = {}
+        by_page: dict[Any, list[Patch]] = {}
         for p in patches:
-            by_page.setdefault(str(p.ref), []).append(p)
+            by_page.setdefault(p.ref, []).append(p)
         errors: list[ItemError] = []
         written = 0
         pending = list(by_page.items())
         for index, (ref, page_patches) in enumerate(pending):
-            key, _, page_id = ref.partition("/")
-            db = self._dbs.get(key)
-            if db is None or not page_id:
+            db = self._dbs.get(ref.db) if isinstance(ref, PageRef) else None
+            if db is None:
                 errors.extend(
-                    ItemError(self.name, p.item, f"not a page of this source ({ref!r})") for p in page_patches
+                    ItemError(self.name, p.item, f"not a page of this source ({str(ref)!r})") for p in page_patches
                 )
                 continue
             if db.schema is None:
                 self._prepare(db)
-                if not db.records:
-                    db.records = dict((self.ctx.cache.get(self.name, f"pages:{db.id}") or {}).get("pages") or {})  # type: ignore[attr-defined]
             try:
-                if self._write_page(db, page_id, page_patches, errors):
+                if self._write_page(db, ref, page_patches, errors):
                     written += 1
             except NotionError as e:
                 if e.code in ("unauthorized", "restricted_resource") or e.status == 401:
@@ -409,8 +428,8 @@ class NotionSource(BaseSource):
         self._save_records()
         return errors
 
-    def _write_page(self, db: _Db, page_id: str, patches: list[Patch], errors: list[ItemError]) -> bool:
-        url = (db.records.get(page_id) or {}).get("url") or page_id
+    def _write_page(self, db: _Db, ref: PageRef, patches: list[Patch], errors: list[ItemError]) -> bool:
+        page_id, url = ref.page, ref.url
         payload, shown, failed = self._payload(db, patches)
         for p, message in failed:
             errors.append(ItemError(self.name, p.item, f"{url}: {message}"))
@@ -449,11 +468,7 @@ class NotionSource(BaseSource):
                     return False
                 raise
         if isinstance(page, dict) and page.get("properties"):
-            rec = mapping.extract(page, db.props.values())
-            old = db.records.get(page_id)
-            if rec.pop("more", None) and old:
-                rec["v"].update({k: v for k, v in old["v"].items() if isinstance(v, list)})
-            db.records[page_id] = rec
+            db.written[page_id] = mapping.extract(page, db.props.values())
         for k in intents:
             if k:
                 error = comments.post(k)  # type: ignore[union-attr]
@@ -479,11 +494,22 @@ class NotionSource(BaseSource):
         return payload, shown, failed
 
     def _save_records(self) -> None:
+        """The written pages into the state store's copy of the database (relations the
+        answer cut at 25 references keep the full lists read before)."""
         for db in self._dbs.values():
+            if not db.written:
+                continue
             snap = self.ctx.cache.get(self.name, f"pages:{db.id}")
-            if isinstance(snap, dict) and db.records:
-                snap["pages"] = db.records
-                self.ctx.cache.put(self.name, f"pages:{db.id}", snap)
+            if not (isinstance(snap, dict) and isinstance(snap.get("pages"), dict)):
+                continue
+            pages = snap["pages"]
+            for page_id, rec in db.written.items():
+                old = pages.get(page_id)
+                if rec.pop("more", None) and old:
+                    rec["v"].update({k: v for k, v in old["v"].items() if isinstance(v, list)})
+                pages[page_id] = rec
+            self.ctx.cache.put(self.name, f"pages:{db.id}", snap)
+            db.written.clear()
 
     # -- check / close --------------------------------------------------------------------
 

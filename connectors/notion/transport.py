@@ -232,7 +232,8 @@ class Transport:
             response = self.call(lambda: fetch(cursor), what)
             if not isinstance(response, dict) or not isinstance(response.get("results"), list):
                 raise NotionError(f"Notion's answer for {what} has no results list; is base_url pointing at Notion?")
+            more, cursor = response.get("has_more"), response.get("next_cursor")
             yield response
-            cursor = response.get("next_cursor")
-            if not response.get("has_more") or not cursor:
+            del response  # else held through the next call: one answer in memory at a time
+            if not more or not cursor:
                 return
