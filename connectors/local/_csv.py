@@ -9,10 +9,10 @@ and newlines inside quotes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["Record", "UnterminatedQuote", "iter_records", "parse_records", "record_at", "render_field"]
+__all__ = ["Record", "UnterminatedQuote", "field_edits", "iter_records", "parse_records", "render_field", "scan"]
 
 
 class UnterminatedQuote(ValueError):
@@ -48,20 +48,6 @@ class Record:
             self._spans = spans
         return self._spans
 
-    @property
-    def width(self) -> int:
-        """How many fields the record has (a blank line has one, empty)."""
-        return len(self._spans) if self._spans is not None else len(self.values) or 1
-
-    def span(self, i: int) -> tuple[int, int]:
-        """(start, end) of field ``i``; on an unquoted line, from the lengths of the values
-        before it, so a write of one field does not lay out the whole record."""
-        if self._spans is not None:
-            return self._spans[i]
-        values = self.values
-        at = self.start + sum(map(len, values[:i])) + i
-        return at, at + (len(values[i]) if values else 0)
-
 
 def _field_pattern(delimiter: str) -> re.Pattern[str]:
     d = re.escape(delimiter)
@@ -74,8 +60,19 @@ def parse_records(text: str, delimiter: str = ",") -> list[Record]:
     return list(iter_records(text, delimiter))
 
 
+#: A record as the read loop takes it, no object per row: (values, start, end, spans),
+#: spans ``None`` for an unquoted line (fields one delimiter apart).
+Scanned = tuple[list[str], int, int, list[tuple[int, int]] | None]
+
+
 def iter_records(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Record]:
-    """Records one at a time, so a read holds one row, not the whole table.
+    """Records one at a time, so a read holds one row, not the whole table."""
+    for values, first, end, spans in scan(text, delimiter, start):
+        yield Record(values, spans, first, end)
+
+
+def scan(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Scanned]:
+    """Each record's (values, start, end, spans), from ``start`` on.
 
     A line without quotes (most of them) is split by ``str.split``; only a line
     with a quote goes through the RFC 4180 tokenizer, which may run over lines.
@@ -91,47 +88,65 @@ def iter_records(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Re
             j = n
         stop = j - 1 if j > i and text[j - 1] == "\r" else j
         if find('"', i, stop) < 0 and find("\r", i, stop) < 0:
-            values = text[i:stop].split(delimiter) if stop > i else []
-            yield Record(values, None, i, stop)
+            yield (text[i:stop].split(delimiter) if stop > i else []), i, stop, None
             i = j + 1
             continue
-        record = Record(spans=[], start=i)
+        first = i
+        values: list[str] = []
+        spans: list[tuple[int, int]] = []
         while True:
             m = pattern.match(text, i)
             assert m is not None  # the bare branch matches the empty string
             if m.group(4) is None:
                 if not m.group(2):
                     line = text.count("\n", 0, i) + 1
-                    raise UnterminatedQuote(row, line, len(record.values) + 1)
+                    raise UnterminatedQuote(row, line, len(values) + 1)
                 value = m.group(1).replace('""', '"') + m.group(3)
             else:
                 value = m.group(4)
-            record.values.append(value)
-            record.spans.append((i, m.end()))
+            values.append(value)
+            spans.append((i, m.end()))
             i = m.end()
             if i < n and text[i] == delimiter:
                 i += 1
                 continue
             break
-        record.end = i
+        end = i
         if i < n and text[i] == "\r":
             i += 1
         if i < n and text[i] == "\n":
             i += 1
-        if record.end == record.spans[0][0]:  # a blank line, as csv reads it
-            record.values = []
-        yield record
+        if end == spans[0][0]:  # a blank line, as csv reads it
+            values = []
+        yield values, first, end, spans
 
 
-def record_at(text: str, delimiter: str, start: int) -> Record:
-    """The record that starts at ``start`` (an offset a read kept): the write re-reads only these."""
+def field_edits(
+    text: str, delimiter: str, start: int, cells: Mapping[int, str], out: list[tuple[int, int, int, str]]
+) -> None:
+    """Add to ``out`` the (start, end, order, text) that set ``cells`` (column -> rendered field)
+    of the record at ``start`` (an offset a read kept: the write re-reads only these records).
+    Columns past the record's end are appended once, in order, with empty fields for any gap."""
     j = text.find("\n", start)
     if j < 0:
         j = len(text)
     stop = j - 1 if j > start and text[j - 1] == "\r" else j
     if text.find('"', start, stop) < 0 and text.find("\r", start, stop) < 0:
-        return Record(text[start:stop].split(delimiter) if stop > start else [], None, start, stop)
-    return next(iter_records(text, delimiter, start))
+        # Unquoted: a field starts after the ones before it and a delimiter each.
+        values = text[start:stop].split(delimiter) if stop > start else [""]
+        n, end = len(values), stop
+        for c, new in cells.items():
+            if c < n:
+                at = start + sum(map(len, values[:c])) + c
+                out.append((at, at + len(values[c]), 0, new))
+    else:
+        _, _, end, spans = next(scan(text, delimiter, start))
+        assert spans is not None  # a quoted record always has its spans
+        n = len(spans)
+        out.extend((*spans[c], 0, new) for c, new in cells.items() if c < n)
+    last = max(cells)
+    if last >= n:
+        out.append((end, end, 1, "".join(delimiter + cells.get(c, "") for c in range(n, last + 1))))
 
 
 def render_field(value: Any, delimiter: str = ",") -> str:

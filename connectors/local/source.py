@@ -23,7 +23,7 @@ from syncd.mappings.table import CellWrite, TableMapping, col_letters
 from syncd.model import ItemError, Patch, ReadResult
 from syncd.source import BaseSource, Role, SourceContext, SourceError
 
-from ._csv import Record, UnterminatedQuote, iter_records, record_at, render_field
+from ._csv import Scanned, UnterminatedQuote, field_edits, render_field, scan
 
 __all__ = ["CsvFile", "XlsxFile", "open"]
 
@@ -130,13 +130,13 @@ class CsvFile(_LocalFile):
                 'or set encoding = "..." in the source\'s config'
             ) from None
 
-    def _records(self, text: str) -> Iterator[Record]:
+    def _records(self, text: str) -> Iterator[Scanned]:
         """The file's records, refusing a header that looks separated by another delimiter."""
         header_at = self.config.header_row - 1
         try:
-            for index, record in enumerate(iter_records(text, self.config.delimiter)):
-                if index == header_at and len(record.values) == 1:
-                    self._check_delimiter(record.values[0])
+            for index, record in enumerate(scan(text, self.config.delimiter)):
+                if index == header_at and len(record[0]) == 1:
+                    self._check_delimiter(record[0][0])
                 yield record
         except UnterminatedQuote as e:
             raise SourceError(
@@ -162,9 +162,9 @@ class CsvFile(_LocalFile):
         self._starts = starts = array("q")
 
         def values() -> Iterator[list[str]]:
-            for r in self._records(text):
-                starts.append(r.start)
-                yield r.values
+            for values, start, _, _ in self._records(text):
+                starts.append(start)
+                yield values
 
         # An item per row and no reference cycles: the collector would only rescan
         # the items read so far, again and again as the table grows.
@@ -188,42 +188,27 @@ class CsvFile(_LocalFile):
         """The text with the cells of ``writes`` set, every other byte as it was."""
         starts = self._starts if self._digest is not None else None
         if starts is None:  # not read in this pass: tokenise it all
-            starts = array("q", (r.start for r in self._records(text)))
-        by_row: dict[int, dict[int, Any]] = {}
-        for w in writes:
-            by_row.setdefault(w.row, {})[w.col] = w.value
-        edits: list[tuple[int, int, int, str]] = []
+            starts = array("q", (r[1] for r in self._records(text)))
         d = self.config.delimiter
         rendered: dict[str, str] = {}  # a status column holds a handful of values: each rendered once
+        by_row: dict[int, dict[int, str]] = {}
+        for row, col, value in writes:
+            if type(value) is str:
+                field = rendered.get(value)
+                if field is None:
+                    field = rendered[value] = render_field(value, d)
+            else:
+                field = render_field(value, d)
+            cells = by_row.get(row)
+            if cells is None:
+                by_row[row] = {col: field}
+            else:
+                cells[col] = field
+        edits: list[tuple[int, int, int, str]] = []
         for row, cells in by_row.items():
             if row <= len(starts):  # the file check above makes a vanished row unreachable
-                record = record_at(text, d, starts[row - 1])
-                self._edits(record, cells, edits, rendered)
+                field_edits(text, d, starts[row - 1], cells, edits)
         return _apply(text, edits)
-
-    def _edits(
-        self, record: Record, cells: dict[int, Any], edits: list[tuple[int, int, int, str]], rendered: dict[str, str]
-    ) -> None:
-        """Add (start, end, order, text) replacing the record's cells; columns past its end
-        are appended once, in order, with empty fields for any gap."""
-        d = self.config.delimiter
-        n = record.width
-        beyond = False
-        for c, v in cells.items():
-            if c >= n:
-                beyond = True
-                continue
-            if type(v) is str:
-                text = rendered.get(v)
-                if text is None:
-                    text = rendered[v] = render_field(v, d)
-            else:
-                text = render_field(v, d)
-            edits.append((*record.span(c), 0, text))
-        if beyond:
-            last = max(cells)
-            tail = "".join(d + (render_field(cells[c], d) if c in cells else "") for c in range(n, last + 1))
-            edits.append((record.end, record.end, 1, tail))
 
 
 def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:
