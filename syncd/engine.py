@@ -301,7 +301,7 @@ def sync(
 
         # 2. evaluate (pure)
         read_okrs = {n for n, out in outcomes.items() if out.role == "okrs" and out.outcome == "ok"}
-        context = _context(config, state, read_okrs)  # the OKR sources this pass did not read, as last seen
+        context = _context(config, state, read_okrs, now)  # the OKR sources this pass did not read, as last seen
         history, kr_history = state.history(
             {k.id: k.value for k in kpis}, (kr.id for o in objectives for kr in o.key_results), now
         )
@@ -357,7 +357,7 @@ def sync(
                     {kr.id: kr.current for o in evaluation.objectives for kr in o.key_results}, now
                 )
                 state.record_writes(written, now)
-            _record_outlines(state, objectives, read_okrs)
+            _record_outlines(state, objectives, read_okrs, now)
             if getattr(state, "shared", False):  # replicas: what an OKR pass elsewhere reads instead of calling
                 for name, outcome in outcomes.items():
                     if outcome.role == "kpis" and outcome.outcome == "ok" and name not in feeder_names:
@@ -425,7 +425,7 @@ def _redact_pass(
                 kr.reason = redact(kr.reason)
 
 
-def _record_outlines(state: StateStore, objectives: list[Objective], read: set[str]) -> None:
+def _record_outlines(state: StateStore, objectives: list[Objective], read: set[str], now: datetime) -> None:
     """Keep each OKR source's objectives in outline (id, title, parent, cycle, the KPIs its key
     results follow) for the passes that do not read it: parents resolve across sources, and a
     key result in one source clears ``red_kpi_without_okr`` for a KPI read in another."""
@@ -435,17 +435,17 @@ def _record_outlines(state: StateStore, objectives: list[Objective], read: set[s
             krs = [[kr.kpi, kr.cycle] for kr in o.key_results if kr.kpi and kr.kpi.strip()]
             outlines[o.source].append({"id": o.id, "title": o.title, "parent": o.parent, "cycle": o.cycle, "krs": krs})
     for name, outline in outlines.items():
-        state.put(name, "outline", outline)
+        state.record_outline(name, outline, now)
 
 
-def _context(config: Config, state: StateStore, read: set[str]) -> list[Objective]:
-    """The last recorded outline of every OKR source this pass did not read."""
+def _context(config: Config, state: StateStore, read: set[str], now: datetime) -> list[Objective]:
+    """The outline of every OKR source this pass did not read, as the last pass at or before ``now`` left it."""
     out: list[Objective] = []
     for cfg in config.okrs:
         if cfg.name in read:
             continue
-        outline = state.get(cfg.name, "outline")
-        if not isinstance(outline, list):
+        outline = state.outline(cfg.name, now)
+        if outline is None:
             continue
         for i, o in enumerate(outline):
             try:

@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS key_result_values (
     first_seen TEXT NOT NULL,
     PRIMARY KEY (key_result, first_seen)
 );
+CREATE TABLE IF NOT EXISTS outlines (
+    source TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (source, at)
+);
 CREATE TABLE IF NOT EXISTS written (
     source TEXT NOT NULL,
     item TEXT NOT NULL,
@@ -164,6 +170,10 @@ class StateStore(Protocol):
 
     def alert_counts(self) -> dict[str, int]: ...
 
+    def record_outline(self, source: str, outline: list[Any], now: datetime) -> None: ...
+
+    def outline(self, source: str, now: datetime) -> list[Any] | None: ...
+
     def get(self, source: str, key: str, default: object = None) -> object: ...
 
     def put(self, source: str, key: str, value: object) -> None: ...
@@ -180,6 +190,10 @@ def open_store(config: Config, *, readonly: bool = False) -> StateStore:
 
 def _iso(t: datetime) -> str:
     return t.isoformat()
+
+
+#: The outline of a source as of a moment: the newest row at or before it.
+_OUTLINE_AT = "SELECT value FROM outlines WHERE source = ? AND at <= ? ORDER BY at DESC LIMIT 1"
 
 
 def _first(point: tuple[float, float | None]) -> float:
@@ -447,11 +461,44 @@ class SQLStore:
                     gone.extend((k, seen) for t, seen in rows if t < before)
                 db.executemany(f"DELETE FROM {table} WHERE {key} = ? AND first_seen = ?", gone)
                 removed += len(gone)
+            # Outlines: each source keeps the one in force at ``before`` and every later one.
+            cut = before.timestamp()
+            removed += db.execute(
+                "DELETE FROM outlines WHERE at < ? AND at < "
+                "(SELECT MAX(o.at) FROM outlines o WHERE o.source = outlines.source AND o.at < ?)",
+                (cut, cut),
+            ).rowcount
             last = {i for (i,) in db.execute("SELECT MAX(id) FROM runs GROUP BY source").fetchall()}
             runs = db.execute("SELECT id, now FROM runs WHERE now < ?", (margin,)).fetchall()
             gone_runs = [(i,) for i, now in runs if i not in last and datetime.fromisoformat(now) < before]
             db.executemany("DELETE FROM runs WHERE id = ?", gone_runs)
         return removed + len(gone_runs)
+
+    # -- outlines: each OKR source's objectives as of a pass, for the passes that do not read it --
+
+    def record_outline(self, source: str, outline: list[Any], now: datetime) -> None:
+        """Keep ``source``'s outline as of ``now``: a row only when it differs from the one before."""
+        if self.readonly:
+            return
+        text, at = json.dumps(outline, sort_keys=True), now.timestamp()
+        with self.transaction() as db:
+            row = db.execute(_OUTLINE_AT, (source, at)).fetchone()
+            if row is None or row[0] != text:
+                db.execute(
+                    "INSERT INTO outlines (source, at, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (source, at) DO UPDATE SET value = excluded.value",
+                    (source, at, text),
+                )
+
+    def outline(self, source: str, now: datetime) -> list[Any] | None:
+        """``source``'s outline as the last pass at or before ``now`` recorded it (a replay at an
+        earlier ``--now`` sees what that pass saw), or None."""
+        with self.transaction() as db:
+            if not self._has_table(db, "outlines"):
+                return None
+            row = db.execute(_OUTLINE_AT, (source, now.timestamp())).fetchone()
+        value = json.loads(row[0]) if row else None
+        return value if isinstance(value, list) else None
 
     # -- the sources' cache ----------------------------------------------------------
 

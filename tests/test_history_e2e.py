@@ -191,6 +191,40 @@ def test_a_pass_of_one_source_resolves_parents_and_followed_kpis_from_the_others
     assert _warned(kpis, "red_kpi_without_okr") == _warned(whole, "red_kpi_without_okr") == {"K1", "K3"}
 
 
+def test_a_pass_of_one_source_at_an_earlier_now_sees_the_other_sources_as_they_were_then(quarter, syncd):
+    """Replayable with ``--source`` too: the company renames its objective in week 6, so the team's
+    parent (by title) stops resolving from then on; a one-source dry run at week 3 still resolves it,
+    as week 3's pass did, and one at week 7 does not."""
+    root, config = quarter
+
+    def write(week: int) -> None:
+        write_week(root, week)
+        if week >= 6:
+            company = root / "company.csv"
+            company.write_text(company.read_text().replace("Grow revenue", "Grow recurring revenue"))
+
+    outs = {}
+    for week in range(8):
+        write(week)
+        run = syncd("sync", "--config", config, "--now", when(week), "--format", "json")
+        assert run.code == 0, run.err
+        outs[week] = run.json
+    win = next(o["id"] for o in outs[3]["objectives"] if o["title"] == "Win enterprise deals")
+    assert win in _warned(outs[7], "unknown_parent") and win not in _warned(outs[3], "unknown_parent")
+    rows = _rows(root / "state.db")
+    for week in (3, 7):
+        write(week)
+        team = syncd(
+            "sync", "--config", config, "--now", when(week), "--format", "json", "--source", "team", "--dry-run"
+        )
+        assert team.code == 0, team.err
+        mine = next(o for o in team.json["objectives"] if o["id"] == win)
+        then = next(o for o in outs[week]["objectives"] if o["id"] == win)
+        assert mine["parent"] == then["parent"]
+        assert (win in _warned(team.json, "unknown_parent")) == (week == 7)
+    assert _rows(root / "state.db") == rows
+
+
 def test_the_same_series_on_a_fresh_store_reproduces_every_pass(quarter, syncd, tmp_path_factory):
     root, config = quarter
     views = []

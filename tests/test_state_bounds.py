@@ -80,3 +80,25 @@ def test_the_write_ahead_log_stays_under_its_cap(tmp_path):
     assert store._db.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_LIMIT
     store.close()
     assert biggest < WAL_LIMIT + 256 * 1024, biggest  # SQLite's default lets it reach 4 MB and stay there
+
+
+def test_outlines_are_kept_as_of_each_pass_and_pruned_to_the_one_in_force(tmp_path):
+    now = datetime.fromisoformat(NOW)
+    store = SQLiteStore(tmp_path / "s.db")
+    day = timedelta(days=1)
+    a, b = [{"id": "o1", "title": "Grow"}], [{"id": "o2", "title": "Grow more"}]
+    store.record_outline("okrs", a, now - 500 * day)
+    store.record_outline("okrs", a, now - 450 * day)  # unchanged: no new row
+    store.record_outline("okrs", b, now - 420 * day)
+    store.record_outline("okrs", a, now - 10 * day)
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM outlines").fetchone()[0] == 3
+    assert store.outline("okrs", now - 600 * day) is None  # before the first pass
+    assert store.outline("okrs", now - 440 * day) == a
+    assert store.outline("okrs", now - 100 * day) == b
+    assert store.outline("okrs", now) == a
+    assert store.outline("other", now) is None
+    store.prune(now - 400 * day)  # the outline in force 400 days ago stays, the one before it goes
+    assert store.outline("okrs", now - 400 * day) == b and store.outline("okrs", now) == a
+    assert store.outline("okrs", now - 440 * day) is None
+    store.close()
