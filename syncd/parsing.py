@@ -233,7 +233,7 @@ def _parse_text(raw: str, locale: str | None) -> tuple[Parsed, bool]:
     text = raw.strip(_TEXT_SPACES)
     if not text:
         return Parsed(None, "empty"), False
-    if _PLAIN_PERCENT.fullmatch(text) and ("." not in text or not _decimal_comma(locale)):
+    if _PLAIN_PERCENT.fullmatch(text) and (not locale or "." not in text or not _decimal_comma(locale)):
         if text[-1] == "%":
             return Parsed(float(text[:-1])), True  # 99.6%, as common
         return Parsed(float(text)), False  # the common case, fast
@@ -349,7 +349,7 @@ def parse_threshold(raw: Any, *, locale: str | None = None) -> tuple[float | tup
     order. Gives ``(None, reason)`` when unreadable; never raises.
     """
     try:
-        if type(raw) is str and _PLAIN.fullmatch(raw) and ("." not in raw or not _decimal_comma(locale)):
+        if type(raw) is str and _PLAIN.fullmatch(raw) and (not locale or "." not in raw or not _decimal_comma(locale)):
             return float(raw), None  # the common case, fast
         if isinstance(raw, (tuple, list)):
             if len(raw) != 2:

@@ -87,8 +87,9 @@ def scan(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Scanned]:
         if j < 0:
             j = n
         stop = j - 1 if j > i and text[j - 1] == "\r" else j
-        if find('"', i, stop) < 0 and find("\r", i, stop) < 0:
-            yield (text[i:stop].split(delimiter) if stop > i else []), i, stop, None
+        line = text[i:stop]
+        if '"' not in line and "\r" not in line:
+            yield (line.split(delimiter) if line else []), i, stop, None
             i = j + 1
             continue
         first = i
@@ -99,8 +100,8 @@ def scan(text: str, delimiter: str = ",", start: int = 0) -> Iterator[Scanned]:
             assert m is not None  # the bare branch matches the empty string
             if m.group(4) is None:
                 if not m.group(2):
-                    line = text.count("\n", 0, i) + 1
-                    raise UnterminatedQuote(row, line, len(values) + 1)
+                    line_no = text.count("\n", 0, i) + 1
+                    raise UnterminatedQuote(row, line_no, len(values) + 1)
                 value = m.group(1).replace('""', '"') + m.group(3)
             else:
                 value = m.group(4)
@@ -131,13 +132,17 @@ def field_edits(
     if j < 0:
         j = len(text)
     stop = j - 1 if j > start and text[j - 1] == "\r" else j
-    if text.find('"', start, stop) < 0 and text.find("\r", start, stop) < 0:
-        # Unquoted: a field starts after the ones before it and a delimiter each.
-        values = text[start:stop].split(delimiter) if stop > start else [""]
+    line = text[start:stop]
+    if '"' not in line and "\r" not in line:
+        # Unquoted: fields are one delimiter apart; count from the nearer end (a status column is often last).
+        values = line.split(delimiter)
         n, end = len(values), stop
         for c, new in cells.items():
             if c < n:
-                at = start + sum(map(len, values[:c])) + c
+                if 2 * c < n:
+                    at = start + sum(map(len, values[:c])) + c
+                else:
+                    at = stop - sum(map(len, values[c:])) - (n - 1 - c)
                 out.append((at, at + len(values[c]), 0, new))
     else:
         _, _, end, spans = next(scan(text, delimiter, start))
