@@ -147,49 +147,34 @@ def desired_patches(evaluation: Evaluation, kpis: Sequence[KPI], objectives: Seq
     ``written``); nothing is ever cleared: a value syncd cannot compute
     (progress of a key result with no data) is left as it is.
     """
-    # One loop per kind with the fields spelled out: this runs for every item on every
-    # pass, and ``old == new`` (nothing to write) is by far the common case.
+    # This runs for every item on every pass: ``old == new`` (nothing to write) is by far the common case.
     out: list[Patch] = []
-    add = out.append
     for kpi, k in _pairs(kpis, evaluation.kpis):
-        old = kpi.written.get("status", _ABSENT)
-        if old is not _ABSENT:
-            new = KPI_STATUS_LABELS[k.status] + STALE_SUFFIX if k.stale else KPI_STATUS_LABELS[k.status]
-            if _differs("status", old, new):
-                add(Patch(kpi.source, kpi.id, "status", _shown(old), new, kpi.ref, "kpi", COLOURS.get(k.status)))
+        label = KPI_STATUS_LABELS[k.status]
+        _want(out, kpi, "kpi", "status", label + STALE_SUFFIX if k.stale else label, COLOURS.get(k.status))
     for objective, o in _pairs(objectives, evaluation.objectives):
-        written = objective.written
-        old = written.get("status", _ABSENT)
-        if old is not _ABSENT:
-            new = OKR_STATUS_LABELS[o.status]
-            if _differs("status", old, new):
-                add(Patch(objective.source, objective.id, "status", _shown(old), new, objective.ref, "objective",
-                          COLOURS.get(o.status), o.score))  # fmt: skip
-        if o.score is not None:
-            old = written.get("score", _ABSENT)
-            if old is not _ABSENT:
-                new = round(o.score, 2)
-                if _differs("score", old, new):
-                    add(Patch(objective.source, objective.id, "score", _shown(old), new, objective.ref, "objective"))
+        _want(out, objective, "objective", "status", OKR_STATUS_LABELS[o.status], COLOURS.get(o.status), o.score)
+        if o.score is not None and "score" in objective.written:
+            _want(out, objective, "objective", "score", round(o.score, 2))
         for kr, r in _pairs(objective.key_results, o.key_results):
-            written = kr.written
-            old = written.get("status", _ABSENT)
-            if old is not _ABSENT:
-                new = OKR_STATUS_LABELS[r.status]
-                if _differs("status", old, new):
-                    add(Patch(kr.source, kr.id, "status", _shown(old), new, kr.ref, "key_result",
-                              COLOURS.get(r.status), r.progress))  # fmt: skip
-            if r.progress is not None:
-                old = written.get("progress", _ABSENT)
-                if old is not _ABSENT:
-                    new = r.progress  # already to 3 decimals: evaluation rounds it
-                    if _differs("progress", old, new):
-                        add(Patch(kr.source, kr.id, "progress", _shown(old), new, kr.ref, "key_result"))
+            _want(out, kr, "key_result", "status", OKR_STATUS_LABELS[r.status], COLOURS.get(r.status), r.progress)
+            if r.progress is not None:  # already to 3 decimals: evaluation rounds it
+                _want(out, kr, "key_result", "progress", r.progress)
             if r.kpi is not None and r.current is not None:
-                old = written.get("current", _ABSENT)
-                if old is not _ABSENT and _differs("current", old, r.current):
-                    add(Patch(kr.source, kr.id, "current", _shown(old), r.current, kr.ref, "key_result"))
+                _want(out, kr, "key_result", "current", r.current)
     return out
+
+
+def _want(
+    out: list[Patch], item: Any, kind: str, field: str, new: Any, colour: str | None = None,
+    progress: float | None = None,
+) -> None:  # fmt: skip
+    """A patch, when ``item``'s source has ``field`` (a status: with its colour and the item's progress)
+    and holds something else than ``new``."""
+    old = item.written.get(field, _ABSENT)
+    if old is not _ABSENT and _differs(field, old, new):
+        shown = None if isinstance(old, AnyOf) else old  # nothing definite where it could not tell values apart
+        out.append(Patch(item.source, item.id, field, shown, new, item.ref, kind, colour, progress))  # type: ignore[arg-type]
 
 
 def _differs(field: str, old: Any, new: Any) -> bool:
@@ -202,8 +187,3 @@ def _differs(field: str, old: Any, new: Any) -> bool:
     if type(old) is float and type(new) is float and field in FRACTION_FIELDS:
         return not abs(old - new) < _FRACTION_TOLERANCE
     return not same(field, old, new)
-
-
-def _shown(old: Any) -> Any:
-    """What a patch says the source held: nothing definite where it could not tell values apart."""
-    return None if isinstance(old, AnyOf) else old
