@@ -277,6 +277,7 @@ class SQLStore:
 
         KPIs get :class:`KpiHistory` (first seen of the current value, the previous
         different value, every value); key results their points, oldest first.
+        Items with nothing recorded have no entry.
         Values recorded after ``now`` are left out, so a replay at an earlier
         ``--now`` sees what that pass saw.
         """
@@ -313,8 +314,7 @@ class SQLStore:
         for kpi, value in kpis.items():
             pts = grouped[0].get(kpi)
             if not pts:
-                kpi_out[kpi] = KpiHistory()
-                continue
+                continue  # never recorded: no entry, as evaluation reads it
             values = tuple(pts)
             if pts[-1][1] == value:
                 previous = pts[-2][1] if len(pts) > 1 else None
