@@ -233,6 +233,8 @@ def _parse_text(raw: str, locale: str | None) -> tuple[Parsed, bool]:
     text = raw.strip(_TEXT_SPACES)
     if not text:
         return Parsed(None, "empty"), False
+    if text.isdecimal() and len(text) <= 15:  # what ``\d{1,15}`` matches, without the regex
+        return Parsed(float(text)), False
     if _PLAIN_PERCENT.fullmatch(text) and (not locale or "." not in text or not _decimal_comma(locale)):
         if text[-1] == "%":
             return Parsed(float(text[:-1])), True  # 99.6%, as common
@@ -349,8 +351,11 @@ def parse_threshold(raw: Any, *, locale: str | None = None) -> tuple[float | tup
     order. Gives ``(None, reason)`` when unreadable; never raises.
     """
     try:
-        if type(raw) is str and _PLAIN.fullmatch(raw) and (not locale or "." not in raw or not _decimal_comma(locale)):
-            return float(raw), None  # the common case, fast
+        if type(raw) is str:  # the common cases, fast: 80, then 99.5
+            if raw.isdecimal() and len(raw) <= 15:  # what ``\d{1,15}`` matches, without the regex
+                return float(raw), None
+            if _PLAIN.fullmatch(raw) and (not locale or "." not in raw or not _decimal_comma(locale)):
+                return float(raw), None
         if isinstance(raw, (tuple, list)):
             if len(raw) != 2:
                 return None, f"a range needs two ends, got {_show(raw)}"
