@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .model import ItemError, Patch, ReadResult
+from .secrets import SecretError, read_secret
 
 if TYPE_CHECKING:
     from .config import Config
@@ -128,6 +129,18 @@ class BaseSource:
 
     def flush(self) -> list[ItemError]:
         return []
+
+
+def credential(env: Mapping[str, str], var: str, *, where: str, what: str) -> str:
+    """The secret in ``var`` (or in the file ``{var}_FILE`` names), else a :class:`SourceError` that
+    says where it was needed, which variable to set and what to put in it; never the secret."""
+    try:
+        value = read_secret(env, var)
+    except SecretError as e:
+        raise SourceError(f"{where}: {e}") from None
+    if not value:
+        raise SourceError(f"{where}: the environment variable {var} is not set; set it (or {var}_FILE) to {what}")
+    return value
 
 
 def perform(actions: Sequence[Action]) -> Performed:

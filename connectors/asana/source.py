@@ -41,8 +41,7 @@ from syncd.mappings.asana import (
     where_goal,
 )
 from syncd.model import ItemError, Patch, ReadResult
-from syncd.secrets import SecretError, read_secret
-from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError, credential
 
 from ._status_updates import StatusUpdates
 from .transport import AsanaErrors, Transport
@@ -79,18 +78,9 @@ class AsanaSource(BaseSource):
     # -- transport --------------------------------------------------------------------------
 
     def _token(self) -> str:
-        var = self.config.token_env
-        try:
-            token = read_secret(self.ctx.env, var)
-        except SecretError as e:
-            raise SourceError(f'source "{self.name}": {e}') from None
-        if not token:
-            raise SourceError(
-                f'source "{self.name}": the environment variable {var} is not set; set it (or {var}_FILE) to an '
-                "Asana personal access token (Asana: My settings > Apps > Developer apps), or name another "
-                "variable with token_env"
-            )
-        return token
+        return credential(self.ctx.env, self.config.token_env, where=f'source "{self.name}"', what=(
+            "an Asana personal access token (Asana: My settings > Apps > Developer apps), "
+            "or name another variable with token_env"))  # fmt: skip
 
     def _transport(self) -> Transport:
         if self._http is None:

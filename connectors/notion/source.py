@@ -25,8 +25,7 @@ from urllib.parse import unquote
 from syncd.http import RetryPolicy
 from syncd.mappings import notion as mapping
 from syncd.model import ItemError, Patch, ReadResult
-from syncd.secrets import SecretError, read_secret
-from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError, credential
 
 from . import _schema as schema
 from ._comments import Comments, wants_comment
@@ -130,17 +129,8 @@ class NotionSource(BaseSource):
         }
 
     def _token(self) -> str:
-        name = self.cfg.token_env
-        try:
-            token = read_secret(self.ctx.env, name)
-        except SecretError as e:
-            raise SourceError(f"{self.name}: {e}") from None
-        if not token:
-            raise SourceError(
-                f"{self.name}: {name} is not set: put the Notion integration's secret in it "
-                "(or name another variable with token_env)"
-            )
-        return token
+        return credential(self.ctx.env, self.cfg.token_env, where=self.name, what=(
+            "the Notion integration's secret, or name another variable with token_env"))  # fmt: skip
 
     @property
     def transport(self) -> Transport:

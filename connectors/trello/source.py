@@ -34,8 +34,7 @@ from syncd.mappings.trello import (
     plan_card,
 )
 from syncd.model import ItemError, Objective, Patch, ReadResult
-from syncd.secrets import SecretError, read_secret
-from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError
+from syncd.source import Action, BaseSource, Deferred, Performed, Role, SourceContext, SourceError, credential
 
 from .transport import Pacers, Transport, TrelloError, TrelloErrors
 
@@ -105,20 +104,12 @@ class TrelloSource(BaseSource):
     # -- transport --------------------------------------------------------------------------
 
     def _credentials(self) -> tuple[str, str]:
-        found = []
-        for var, what in ((self.config.key_env, "API key"), (self.config.token_env, "token")):
-            try:
-                value = read_secret(self.ctx.env, var)
-            except SecretError as e:
-                raise SourceError(f'board "{self.config.board}": {e}') from None
-            if not value:
-                hint = "key_env" if what == "API key" else "token_env"
-                raise SourceError(
-                    f'board "{self.config.board}": the environment variable {var} is not set; '
-                    f"set it to your Trello {what} (https://trello.com/power-ups/admin) or name another variable with {hint}"
-                )
-            found.append(value)
-        return found[0], found[1]
+        where = f'board "{self.config.board}"'
+        return tuple(  # type: ignore[return-value]
+            credential(self.ctx.env, var, where=where, what=(
+                f"your Trello {what} (https://trello.com/power-ups/admin), or name another variable with {key}"))
+            for var, what, key in ((self.config.key_env, "API key", "key_env"), (self.config.token_env, "token", "token_env"))
+        )  # fmt: skip
 
     def _transport(self) -> Transport:
         if self._http is None:
