@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.connectors.asana import _status_updates as su
+from syncd.intents import Intents
 from tests.asana_helpers import DictCache, asana, asana_server, open_asana, patches_for, sync_once  # noqa: F401 - fixtures
 
 
@@ -75,7 +75,7 @@ def test_killed_at_any_point_the_next_pass_posts_exactly_one(asana, monkeypatch,
 
     monkeypatch.setattr(transport, "request", request)
     if where == "after the post":
-        monkeypatch.setattr(su.StatusUpdates, "_done", done)
+        monkeypatch.setattr(Intents, "_done", done)  # posted, killed before it is marked sent
     with pytest.raises(Killed):
         source.write(patches)
     monkeypatch.undo()

@@ -182,7 +182,7 @@ def test_a_comment_is_not_duplicated_after_a_crash(fake, ws):
     comments = source._comments()
     key = comments.intend(kr.id, "On track", "Off track", kr.where)
     comments.intents[key]["tried"] = True
-    comments._save()
+    comments._intents._save()
     # the post reached Notion, then the process was killed before it noted "sent"
     fake.comments[kr.id] = [
         {"object": "comment", "id": "c", "rich_text": [{"plain_text": comments.intents[key]["text"]}]}
