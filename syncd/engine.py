@@ -426,14 +426,16 @@ def _redact_pass(
 
 
 def _record_outlines(state: StateStore, objectives: list[Objective], read: set[str], now: datetime) -> None:
-    """Keep each OKR source's objectives in outline (id, title, parent, cycle, the KPIs its key
+    """Keep each OKR source's objectives in outline (id, title, owner, parent, cycle, the KPIs its key
     results follow) for the passes that do not read it: parents resolve across sources, and a
     key result in one source clears ``red_kpi_without_okr`` for a KPI read in another."""
     outlines: dict[str, list[dict[str, Any]]] = {n: [] for n in read}  # read whole this pass
     for o in objectives:
         if o.source in outlines:
             krs = [[kr.kpi, kr.cycle] for kr in o.key_results if kr.kpi and kr.kpi.strip()]
-            outlines[o.source].append({"id": o.id, "title": o.title, "parent": o.parent, "cycle": o.cycle, "krs": krs})
+            outlines[o.source].append(
+                {"id": o.id, "title": o.title, "owner": o.owner, "parent": o.parent, "cycle": o.cycle, "krs": krs}
+            )
     for name, outline in outlines.items():
         state.record_outline(name, outline, now)
 
@@ -453,8 +455,8 @@ def _context(config: Config, state: StateStore, read: set[str], now: datetime) -
                     KeyResult(id=f"{o['id']}#{k}", title="", kpi=kpi, cycle=cycle, source=cfg.name)
                     for k, (kpi, cycle) in enumerate(o.get("krs") or [])
                 ]
-                out.append(Objective(id=o["id"], title=o["title"], parent=o.get("parent"), cycle=o.get("cycle"),
-                                     key_results=krs, source=cfg.name))  # fmt: skip
+                out.append(Objective(id=o["id"], title=o["title"], owner=o.get("owner"), parent=o.get("parent"),
+                                     cycle=o.get("cycle"), key_results=krs, source=cfg.name))  # fmt: skip
             except (KeyError, TypeError, ValueError):
                 log.debug("outline of %s: entry %d unreadable; skipped", cfg.name, i)
     return out

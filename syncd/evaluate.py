@@ -393,7 +393,7 @@ def evaluate(
     run = _Pass(now, settings, _KpiIndex(kpis), key_result_history or {})
     objective_results = [_objective(o, run) for o in objectives]
     warnings = run.warnings
-    warnings.extend(hygiene_warnings(objectives, objective_results, now=now, settings=settings))
+    warnings.extend(hygiene_warnings(objectives, objective_results, now=now, settings=settings, context=context))
     for o in context:
         _follows(o, run)
     warnings.extend(align(objectives, objective_results, company_sources=settings.company_sources, context=context))

@@ -35,8 +35,17 @@ def _w(code: str, item: str, message: str) -> Warning:
     return Warning(code=code, item=item, message=message)
 
 
-def _too_many_objectives(objectives: Sequence[Objective], settings: EvalSettings) -> list[Warning]:
-    """One warning per owner and cycle over the limit, on the first objective past it."""
+def _too_many_objectives(
+    objectives: Sequence[Objective], settings: EvalSettings, context: Sequence[Objective] = ()
+) -> list[Warning]:
+    """One warning per owner and cycle over the limit, on the first objective past it.
+
+    Counted over every OKR source: with ``context`` (the sources this pass did not read), in the
+    config's order of sources, so a one-source pass warns as a whole pass does.
+    """
+    if context:
+        order = {name: i for i, name in enumerate(settings.okr_sources)}
+        objectives = sorted([*objectives, *context], key=lambda o: order.get(o.source, len(order)))
     groups: dict[tuple[str, str], list[Objective]] = defaultdict(list)
     keys: dict[str | None, str] = {}  # cycle text -> the cycle it names (a handful per pass)
     for o in objectives:
@@ -129,14 +138,16 @@ def hygiene_warnings(
     *,
     now: datetime,
     settings: EvalSettings,
+    context: Sequence[Objective] = (),
 ) -> list[Warning]:
     """Every hygiene warning for these objectives; ``results[i]`` is the result of ``objectives[i]``.
 
     ``missing_data`` and ``unknown_kpi`` come from evaluation itself, which
-    returns them together with these.
+    returns them together with these. ``context``: the objectives of OKR sources this pass did
+    not read (as last recorded), counted with these for ``too_many_objectives``.
     """
     now = settings.local(now)
-    out = _too_many_objectives(objectives, settings)
+    out = _too_many_objectives(objectives, settings, context)
     settled = _Settled(now, settings)
     for obj, result in zip(objectives, results):
         n = len(obj.key_results)

@@ -36,6 +36,8 @@ class EvalSettings:
     check_in_days: float = 14
     red_days: float = 14
     company_sources: tuple[str, ...] = ()
+    #: The OKR sources in the config's order: objectives over several sources are counted in it.
+    okr_sources: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> EvalSettings:
@@ -53,6 +55,7 @@ class EvalSettings:
             check_in_days=config.okr.check_in_days,
             red_days=config.kpi.red_days,
             company_sources=tuple(config.okr.company_sources),
+            okr_sources=tuple(s.name for s in config.okrs),
         )
 
     def success(self, okr_type: str | None) -> float:

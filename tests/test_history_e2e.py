@@ -239,3 +239,22 @@ def test_the_same_series_on_a_fresh_store_reproduces_every_pass(quarter, syncd, 
         views.append(series)
     assert views[0] == views[1]
     assert any(v["warnings"] for v in views[0])
+
+
+def test_objectives_of_one_owner_over_two_sources_are_counted_in_a_one_source_pass(quarter, syncd):
+    """``too_many_objectives`` over two sources: a pass of one source (as the daemon runs them,
+    and so GET /) warns as a whole pass does, from the other source's last recorded pass."""
+    root, config = quarter
+    write_week(root, 0)
+    head = "Objective,Owner,Key result,Start,Target,Current,Cycle\n"
+    rows = lambda prefix: "".join(f"{prefix} {i},Ana,kr {i},0,10,5,2026-Q4\n" for i in range(3))  # noqa: E731
+    (root / "company.csv").write_text(head + rows("Company"), encoding="utf-8")
+    (root / "team.csv").write_text(head + rows("Team"), encoding="utf-8")
+    whole = syncd("sync", "--config", config, "--now", when(0), "--format", "json")
+    assert whole.code == 0, whole.err
+    (expected,) = [w for w in whole.json["warnings"] if w["code"] == "too_many_objectives"]
+    assert "Ana has 6 objectives in 2026-Q4" in expected["message"]
+    for source in ("team", "company"):
+        one = syncd("sync", "--config", config, "--now", when(0), "--format", "json", "--source", source, "--dry-run")
+        assert one.code == 0, one.err
+        assert [w for w in one.json["warnings"] if w["code"] == "too_many_objectives"] == [expected]
