@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,16 +137,25 @@ push = true
                 fake.deliveries.clear()
                 fake.person_sets(card, "Current", value)
                 (d,) = fake.deliveries.wait(lambda done: done[:1], 10)
-                while fake.value(card, "Progress") != expected:
-                    if time.monotonic() - d.sent > 30:
-                        raise SystemExit(f"bench: edit {i} never got its status")
-                    time.sleep(0.002)
-                out.append(time.monotonic() - d.sent)
+                out.append(_until_written(d.sent, i, lambda: fake.value(card, "Progress") == expected))
                 fake.deliveries.settled()
                 time.sleep(rng.uniform(0.0, 0.5))
             return out
         finally:
             svc.stop()
+
+
+def _until_written(sent: float, edit: int, written: Callable[[], bool]) -> float:
+    """Seconds from the event's delivery until syncd's write shows in the fake."""
+    while not written():
+        if time.monotonic() - sent > 30:
+            raise SystemExit(f"bench: edit {edit} never got its status")
+        time.sleep(0.002)
+    return time.monotonic() - sent
+
+
+def _near(progress: float | None, want: float) -> bool:
+    return progress is not None and abs(progress - want) <= 1e-9
 
 
 def notion_latency(folder: Path, edits: int, rng: random.Random) -> list[float]:
@@ -179,11 +189,7 @@ push = true
                 fake.deliveries.clear()
                 fake.edit(page, {"Current": value})
                 (d,) = fake.deliveries.wait(lambda done: done[:1], 10)
-                while fake.get(page, "Progress") is None or abs(fake.get(page, "Progress") - value / 100) > 1e-9:
-                    if time.monotonic() - d.sent > 30:
-                        raise SystemExit(f"bench: edit {i} never got its status")
-                    time.sleep(0.002)
-                out.append(time.monotonic() - d.sent)
+                out.append(_until_written(d.sent, i, lambda: _near(fake.get(page, "Progress"), value / 100)))
                 fake.deliveries.settled()
                 time.sleep(rng.uniform(0.0, 0.5))
             return out

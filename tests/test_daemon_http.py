@@ -21,7 +21,7 @@ import pytest
 from syncd.cli import main
 from tests.fakes.trello import TrelloFake
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture
-from tests.trello_helpers import okr_board
+from tests.trello_helpers import kpis_and_board, okr_board
 
 KEY = "k3yForTheDaemonTests0000"
 TOKEN = "t0kenTheLogMustNeverShow9876543210"
@@ -50,23 +50,7 @@ unhealthy_after = 2
 retries = 2
 max_retry_wait = "1s"
 timeout = "5s"
-
-[limits]
-trello_per_10s = 10000
-trello_key_per_10s = 10000
-
-[[kpis]]
-type = "csv"
-name = "kpis"
-path = "kpis.csv"
-
-[[okrs]]
-type = "trello"
-name = "okr-board"
-board = "{board}"
-base_url = "{fake.url}"
-{f'interval = "{board_interval}"' if board_interval else ""}
-""",
+{kpis_and_board(fake, board, okr=f'interval = "{board_interval}"' if board_interval else "")}""",
         encoding="utf-8",
     )
     return path

@@ -44,13 +44,13 @@ def trello():
         yield f
 
 
-def trello_config(folder: Path, fake: TrelloFake, board: str, port: int, *, push: bool = True,
-                  name: str = "okr-board", extra: str = "") -> Path:  # fmt: skip
+def _push_config(folder: Path, port: int, state: str, sources: str) -> Path:
+    """A daemon with push on at loopback ``port``, test-sized waits, and these source tables."""
     path = folder / "syncd.toml"
     path.write_text(
         f"""
 [syncd]
-state = "syncd.db"
+state = "{state}"
 listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
 push_delay = "300ms"
@@ -58,7 +58,15 @@ reconcile = "1h"
 retries = 2
 max_retry_wait = "1s"
 timeout = "5s"
+{sources}""",
+        encoding="utf-8",
+    )
+    return path
 
+
+def trello_config(folder: Path, fake: TrelloFake, board: str, port: int, *, push: bool = True,
+                  name: str = "okr-board", extra: str = "") -> Path:  # fmt: skip
+    return _push_config(folder, port, "syncd.db", f"""
 [limits]
 trello_per_10s = 10000
 trello_key_per_10s = 10000
@@ -69,10 +77,7 @@ name = "{name}"
 board = "{board}"
 base_url = "{fake.url}"
 push = {"true" if push else "false"}
-""",
-        encoding="utf-8",
-    )
-    return path
+""")  # fmt: skip
 
 
 def metric(d: Daemon, outcome: str, source: str) -> float:
@@ -264,19 +269,7 @@ def test_syncd_check_says_whether_push_is_set_up_for_a_board(tmp_path, trello, d
 
 
 def notion_config(folder: Path, fake: NotionFake, dbs: dict[str, str], port: int) -> Path:
-    path = folder / "syncd.toml"
-    path.write_text(
-        f"""
-[syncd]
-state = "state/syncd.db"
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-push_delay = "300ms"
-reconcile = "1h"
-retries = 2
-max_retry_wait = "1s"
-timeout = "5s"
-
+    return _push_config(folder, port, "state/syncd.db", f"""
 [limits]
 notion_per_second = 1000
 
@@ -287,10 +280,7 @@ objectives = "{dbs["objectives_db"]}"
 key_results = "{dbs["key_results_db"]}"
 base_url = "{fake.url}"
 push = true
-""",
-        encoding="utf-8",
-    )
-    return path
+""")  # fmt: skip
 
 
 def test_notion_verification_then_signed_events_one_pass_per_edit_and_the_token_kept_private(

@@ -27,6 +27,7 @@ from tests.fakes.webhook import WebhookReceiver
 from tests.pgserver import PASSWORD
 from tests.test_daemon import Daemon, _poll, daemons  # noqa: F401 - daemons is a fixture
 from tests.test_daemon_http import _board, _snapshot
+from tests.trello_helpers import kpis_and_board
 
 KEY = "k3yForTheReplicaTests000"
 TOKEN = "t0kenReplicasMustNeverShow9876543210"
@@ -74,22 +75,7 @@ listen = "127.0.0.1:0"
 retries = 2
 max_retry_wait = "1s"
 timeout = "5s"
-
-[limits]
-trello_per_10s = 10000
-trello_key_per_10s = 10000
-
-[[kpis]]
-type = "csv"
-name = "kpis"
-path = "kpis.csv"
-
-[[okrs]]
-type = "trello"
-name = "okr-board"
-board = "{board}"
-base_url = "{fake.url}"
-
+{kpis_and_board(fake, board)}
 [[alerts]]
 name = "ops"
 url_env = "SYNCD_TEST_HOOK"

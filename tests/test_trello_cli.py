@@ -8,7 +8,7 @@ import pytest
 
 from syncd.cli import main
 from tests.fakes.trello import TrelloFake
-from tests.trello_helpers import okr_board
+from tests.trello_helpers import kpis_and_board, okr_board
 
 NOW = "2026-11-15T12:00:00Z"
 
@@ -30,28 +30,12 @@ def fake(server, monkeypatch):
 
 def _config(tmp_path, fake, board, extra=""):
     (tmp_path / "kpis.csv").write_text("KPI,Value,Direction,Green,Red,Status\nChurn,3.5,lower,3,5,\n")
+    okr = f'cycle = "2026-Q4"\n{extra}'
     path = tmp_path / "syncd.toml"
     path.write_text(f"""
 [syncd]
 state = "state.db"
-
-[limits]
-trello_per_10s = 1000000
-trello_key_per_10s = 1000000
-
-[[kpis]]
-type = "csv"
-name = "kpis"
-path = "kpis.csv"
-
-[[okrs]]
-type = "trello"
-name = "okr-board"
-board = "{board}"
-base_url = "{fake.url}"
-cycle = "2026-Q4"
-{extra}
-""")
+{kpis_and_board(fake, board, per_10s=1_000_000, okr=okr)}""")
     return path
 
 

@@ -78,6 +78,28 @@ def okr_board(fake: TrelloFake, objectives: int = 10, key_results: int = 300, *,
     return board
 
 
+def kpis_and_board(fake: TrelloFake, board: str, *, per_10s: int = 10_000, okr: str = "") -> str:
+    """The config tables of a CSV of KPIs (``kpis.csv``) beside a board on the fake, paced far
+    above what a test sends; ``okr``: more keys of the board's table."""
+    return f"""
+[limits]
+trello_per_10s = {per_10s}
+trello_key_per_10s = {per_10s}
+
+[[kpis]]
+type = "csv"
+name = "kpis"
+path = "kpis.csv"
+
+[[okrs]]
+type = "trello"
+name = "okr-board"
+board = "{board}"
+base_url = "{fake.url}"
+{okr}
+"""
+
+
 def open_trello(fake: TrelloFake, board: str, *, env: dict[str, str] | None = None, dry_run: bool = False,
                 limits: dict[str, float] | None = None, runtime: Runtime | None = None, **cfg: Any) -> Any:  # fmt: skip
     config = Config(
