@@ -170,20 +170,18 @@ def _want(
     progress: float | None = None,
 ) -> None:  # fmt: skip
     """A patch, when ``item``'s source has ``field`` (a status: with its colour and the item's progress)
-    and holds something else than ``new``."""
+    and holds something else than ``new``: ``not same(...)``, quick for the common cases (equal, two
+    different texts, two fractions)."""
     old = item.written.get(field, _ABSENT)
-    if old is not _ABSENT and _differs(field, old, new):
-        shown = None if isinstance(old, AnyOf) else old  # nothing definite where it could not tell values apart
-        out.append(Patch(item.source, item.id, field, shown, new, item.ref, kind, colour, progress))  # type: ignore[arg-type]
-
-
-def _differs(field: str, old: Any, new: Any) -> bool:
-    """``not same(field, old, new)``, quick for the common cases: equal, or two
-    different texts (a status), or two floats (a fraction)."""
-    if old == new:
-        return False
-    if type(old) is str and type(new) is str:
-        return True
-    if type(old) is float and type(new) is float and field in FRACTION_FIELDS:
-        return not abs(old - new) < _FRACTION_TOLERANCE
-    return not same(field, old, new)
+    if old is _ABSENT or old == new:
+        return
+    held = type(old)
+    if held is str and type(new) is str:
+        pass
+    elif held is float and type(new) is float and field in FRACTION_FIELDS:
+        if abs(old - new) < _FRACTION_TOLERANCE:
+            return
+    elif same(field, old, new):
+        return
+    shown = None if held is AnyOf else old  # nothing definite where it could not tell values apart
+    out.append(Patch(item.source, item.id, field, shown, new, item.ref, kind, colour, progress))  # type: ignore[arg-type]

@@ -100,30 +100,33 @@ def _measure(kr: KeyResult, linked: KPI | None) -> _Measure:
     return m
 
 
-class _Clock(NamedTuple):
-    """Where ``now`` stands in a cycle: computed once per objective, not per key result."""
+class _Goal(NamedTuple):
+    """Where ``now`` stands in a cycle, and the goal line there for one grade of success:
+    worked out once per cycle and grade in a pass, not per key result."""
 
     started: bool
-    elapsed: float
     ended: bool
+    #: Progress at or above which a key result or objective is on track, or at risk.
+    on_track: float
+    at_risk: float
 
     @classmethod
-    def of(cls, cycle: Cycle, now: datetime) -> _Clock:
-        return cls(cycle.started(now), elapsed(cycle, now), cycle.ended(now))
+    def of(cls, cycle: Cycle, now: datetime, success: float, settings: EvalSettings) -> _Goal:
+        goal = elapsed(cycle, now) * success  # the goal line: ``success`` at the cycle's end
+        return cls(
+            cycle.started(now), cycle.ended(now), goal - settings.on_track_tolerance, goal - settings.at_risk_tolerance
+        )
 
-
-def _pace(p: float, clock: _Clock, success: float, settings: EvalSettings) -> OkrStatus:
-    """Where progress ``p`` stands against the goal line of the cycle (``success`` at its end)."""
-    if not clock.started:
-        return "not_started"
-    if p + _EPS >= 1.0:
-        return "done"
-    goal = clock.elapsed * success
-    if p + _EPS >= goal - settings.on_track_tolerance:
-        return "on_track"
-    if p + _EPS >= goal - settings.at_risk_tolerance:
-        return "at_risk"
-    return "off_track"
+    def status(self, p: float) -> OkrStatus:
+        """Where progress ``p`` stands against the goal line."""
+        if not self.started:
+            return "not_started"
+        q = p + _EPS
+        if q >= 1.0:
+            return "done"
+        if q >= self.on_track:
+            return "on_track"
+        return "at_risk" if q >= self.at_risk else "off_track"
 
 
 class _KpiIndex:
@@ -154,7 +157,7 @@ class _Pass:
     the recorded key result values, and each cycle text read once (thousands of items
     share a handful)."""
 
-    __slots__ = ("now", "now_ts", "settings", "index", "warnings", "points", "followed", "_cycles")
+    __slots__ = ("now", "now_ts", "settings", "index", "warnings", "points", "followed", "_goals")
 
     def __init__(self, now: datetime, settings: EvalSettings, index: _KpiIndex, points: Mapping[str, Points]):
         self.now = now
@@ -165,19 +168,20 @@ class _Pass:
         self.points = points
         #: KPIs followed by a key result of a started, unended cycle.
         self.followed: set[str] = set()
-        self._cycles: dict[str | None, tuple[Cycle | str, _Clock | None]] = {}
+        self._goals: dict[tuple[str | None, float], tuple[Cycle | str, _Goal | None]] = {}
 
-    def cycle(self, text: str | None) -> tuple[Cycle | str, _Clock | None]:
-        """The cycle ``text`` names (or why it cannot be read) and where ``now`` stands in it."""
-        known = self._cycles.get(text)
+    def goal(self, text: str | None, success: float) -> tuple[Cycle | str, _Goal | None]:
+        """The cycle ``text`` names (or why it cannot be read) and its goal line for ``success``."""
+        known = self._goals.get((text, success))
         if known is None:
             cycle = self.settings.cycle(text)
-            known = self._cycles[text] = (cycle, _Clock.of(cycle, self.now) if isinstance(cycle, Cycle) else None)
+            goal = _Goal.of(cycle, self.now, success, self.settings) if isinstance(cycle, Cycle) else None
+            known = self._goals[text, success] = (cycle, goal)
         return known
 
 
 def _key_result(
-    kr: KeyResult, objective: Objective, success: float, ocycle: Cycle | str, oclock: _Clock | None, run: _Pass
+    kr: KeyResult, objective: Objective, success: float, ocycle: Cycle | str, ogoal: _Goal | None, run: _Pass
 ) -> tuple[KeyResultResult, float | None]:
     """The key result's result, and the progress its objective's score counts."""
     linked = None
@@ -187,12 +191,12 @@ def _key_result(
             run.warnings.append(Warning(code="unknown_kpi", item=kr.id, message=(
                 f"Key result {kr.title!r} follows KPI {kr.kpi!r}, but no KPI has that id or name: "
                 "check the spelling against the KPI source; meanwhile its own current value is used.")))  # fmt: skip
-    cycle, clock = run.cycle(kr.cycle) if kr.cycle and kr.cycle.strip() else (ocycle, oclock)
+    cycle, goal = run.goal(kr.cycle, success) if kr.cycle and kr.cycle.strip() else (ocycle, ogoal)
     s, t = kr.start, kr.target
     current = linked.value if linked is not None else kr.current
     # (mypy narrows on isinstance, not on type(): these three are numbers where they are used)
     if (
-        clock is not None and kr.kind == "metric" and not kr.problems and type(s) in _NUMBER
+        goal is not None and kr.kind == "metric" and not kr.problems and type(s) in _NUMBER
         and type(t) in _NUMBER and type(current) in _NUMBER
         and s - s == 0 and t - t == 0 and t != s and current - current == 0  # type: ignore[operator]
     ):  # fmt: skip
@@ -201,23 +205,27 @@ def _key_result(
         exact = (current - s) / (t - s)  # type: ignore[operator]
         exact = 0.0 if exact <= 0.0 else 1.0 if exact > 1.0 else exact  # and never -0.0
         # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
-        status: OkrStatus = _pace(exact, clock, success, run.settings) if clock.started else "not_started"
         result = KeyResultResult(
-            kr.id, kr.title, current, round(exact, 3), status, None, linked.id if linked else None, kr.source
-        )
-        if clock.started and not clock.ended:
-            _running(kr, objective, result, linked, current, exact, cycle, run)  # type: ignore[arg-type]
+            kr.id, kr.title, current, round(exact, 3), goal.status(exact), None, linked.id if linked else None,
+            kr.source,
+        )  # fmt: skip
+        if goal.started and not goal.ended:
+            if linked is not None:
+                run.followed.add(linked.id)
+            if run.points:
+                _recorded(kr, objective, result, current, exact, cycle, run)  # type: ignore[arg-type]
         return result, exact
     m = _measure(kr, linked)
     progress = round(m.progress, 3) if m.progress is not None else None
-    if m.problem == "invalid" or clock is None:
+    status: OkrStatus
+    if m.problem == "invalid" or goal is None:
         status = "invalid"
-    elif not clock.started:
+    elif not goal.started:
         status = "not_started"
     elif m.problem == "no_data" or progress is None:
         status = "no_data"
     else:
-        status = _pace(m.progress, clock, success, run.settings)  # type: ignore[arg-type]
+        status = goal.status(m.progress)  # type: ignore[arg-type]
     if status == "not_started":
         reason = None
     elif isinstance(cycle, str):
@@ -232,19 +240,19 @@ def _key_result(
         run.warnings.append(Warning(code="missing_data", item=kr.id, message=(
             f"Key result {kr.title!r} of objective {objective.title!r} has no usable data ({m.reason}): "
             "it counts as 0 in the objective's score until it is fixed in the source.")))  # fmt: skip
-    elif clock is not None and clock.started and not clock.ended:
-        _running(kr, objective, result, linked, m.current, m.progress, cycle, run)  # type: ignore[arg-type]
+    elif goal is not None and goal.started and not goal.ended:
+        if linked is not None:
+            run.followed.add(linked.id)
+        _recorded(kr, objective, result, m.current, m.progress, cycle, run)  # type: ignore[arg-type]
     return result, m.progress
 
 
-def _running(
-    kr: KeyResult, objective: Objective, result: KeyResultResult, linked: KPI | None, current: float | None,
-    exact: float | None, cycle: Cycle, run: _Pass,
+def _recorded(
+    kr: KeyResult, objective: Objective, result: KeyResultResult, current: float | None, exact: float | None,
+    cycle: Cycle, run: _Pass,
 ) -> None:  # fmt: skip
-    """What history tells of a key result of a started, unended cycle: the KPI it follows
-    is being worked on, its ``forecast``, and whether it is checked in (``no_check_in``)."""
-    if linked is not None:
-        run.followed.add(linked.id)
+    """What history tells of a key result of a started, unended cycle: its ``forecast``,
+    and whether it is checked in (``no_check_in``)."""
     points = run.points.get(kr.id) if kr.kind == "metric" and exact is not None else None
     if points:
         fc, last = forecast(points, kr.start, kr.target, exact, run.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
@@ -281,12 +289,12 @@ def _weight(kr: KeyResult, warnings: list[Warning]) -> float:
 def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
     """Score (weighted mean of progress, missing counts 0) and pace of one objective."""
     settings, warnings = run.settings, run.warnings
-    cycle, clock = run.cycle(obj.cycle)
     success = settings.success(obj.type)
+    cycle, goal = run.goal(obj.cycle, success)
     results, total, weights, missing = [], 0.0, 0.0, 0
     ftotal, forecasts = 0.0, 0
     for kr in obj.key_results:
-        result, progress = _key_result(kr, obj, success, cycle, clock, run)
+        result, progress = _key_result(kr, obj, success, cycle, goal, run)
         results.append(result)
         w = kr.weight
         if not (type(w) is float and w - w == 0 and w > 0):
@@ -307,10 +315,10 @@ def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
         reason = cycle
     elif not results:
         status, reason = "no_data", "no key results: add 2 to 5 measurable key results"
-    elif not clock.started:  # type: ignore[union-attr]
+    elif not goal.started:  # type: ignore[union-attr]
         status = "not_started"
     else:
-        status = _pace(exact, clock, success, settings)  # type: ignore[arg-type]
+        status = goal.status(exact)  # type: ignore[union-attr, arg-type]
         if missing:
             reason = f"{missing} of {len(results)} key results have no usable data and count as 0"
     label = cycle.label if isinstance(cycle, Cycle) else ((obj.cycle or "").strip() or None)
@@ -328,11 +336,13 @@ def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
         label,
         score,
         status,
-        clock is not None and clock.ended,
+        goal is not None and goal.ended,
         reason,
         results,
         obj.source,
-        forecast=round(fc, 3) if fc is not None else None,
+        None,  # parent and children: the alignment pass fills them in
+        [],
+        round(fc, 3) if fc is not None else None,
     )
 
 
@@ -340,8 +350,8 @@ def _follows(obj: Objective, run: _Pass) -> None:
     """Note the KPIs an objective of another source follows in a started, unended cycle."""
     for kr in obj.key_results:
         linked = run.index.find(kr.kpi) if kr.kpi else None
-        _, clock = run.cycle(kr.cycle if kr.cycle and kr.cycle.strip() else obj.cycle)
-        if linked is not None and clock is not None and clock.started and not clock.ended:
+        _, goal = run.goal(kr.cycle if kr.cycle and kr.cycle.strip() else obj.cycle, 1.0)
+        if linked is not None and goal is not None and goal.started and not goal.ended:
             run.followed.add(linked.id)
 
 

@@ -139,7 +139,8 @@ def _stale(kpi: KPI, clock: KpiPass, seen: KpiHistory | None) -> bool:
         return False
     if not isinstance(since, datetime):
         return (clock.today - since).days * 86400 > limit
-    return clock.now_ts - clock.instant(since) > limit
+    ts = clock.instants.get(since)
+    return clock.now_ts - (ts if ts is not None else clock.instant(since)) > limit
 
 
 def _distance(v: float, band: tuple[float, float]) -> float:
@@ -181,7 +182,7 @@ def _kpi_result(kpi: KPI, clock: KpiPass, history: Mapping[str, KpiHistory]) -> 
     else:
         status, reason = kpi_status(kpi)
         has_value = v is not None and v - v == 0
-    seen = history.get(kpi.id)
+    seen = history.get(kpi.id) if history else None  # a first sync has none
     previous = seen.previous if seen is not None else None
     trend, change = _trend(kpi, previous) if has_value and previous is not None else (None, None)
     return KpiResult(

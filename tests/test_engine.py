@@ -210,3 +210,16 @@ def test_a_flush_that_raises_loses_that_sources_writes_only(batching):
 def test_a_dry_run_never_flushes(batching):
     report = sync(batching, now=NOW, dry_run=True)
     assert len(report.writes) == 6 and BatchingStub.events == []
+
+
+def test_what_is_made_while_the_collector_is_paused_is_not_rescanned_as_young():
+    import gc
+
+    assert gc.isenabled()
+    with engine.paused_gc():
+        assert not gc.isenabled()
+        made = [[i] for i in range(1000)]  # lists: tracked by the collector
+    assert gc.isenabled()
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert not young & {id(o) for o in made}
+    assert {id(o) for o in made} <= {id(o) for o in gc.get_objects(generation=2)}

@@ -553,3 +553,18 @@ def test_milestone_and_checklist_keep_the_reason_that_names_the_cell():
     e = run(objective(m, c))
     assert ["row 5" in e.objectives[0].key_results[0].reason, "row 6" in e.objectives[0].key_results[1].reason] == [
         True, True]  # fmt: skip
+
+
+def test_each_item_gets_its_own_problems_and_written_and_a_copy_changes_only_what_it_names():
+    # Mappings append to ``problems`` and fill ``written`` item by item: a shared default would
+    # put one row's problem on every row.
+    a, b = kpi(id="a"), kpi(id="b")
+    a.problems.append("Value 'abc' at kpis.csv row 2, column C is not a number")
+    a.written["status"] = "Green"
+    assert b.problems == [] and b.written == {}
+    c = a.model_copy(update={"red": 42.0})
+    assert (c.red, c.id, c.problems, a.red) == (42.0, "a", a.problems, 99.0)
+    assert [o.key_results for o in (Objective(id="o1", title="One"), Objective(id="o2", title="Two"))] == [[], []]
+    first = Objective(id="o1", title="One")
+    first.key_results.append(kr())
+    assert Objective(id="o2", title="Two").key_results == []
