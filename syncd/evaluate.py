@@ -360,6 +360,8 @@ def _red_kpis(
 ) -> list[Warning]:
     """``red_kpi_without_okr``: red for ``red_days`` or more, and no key result of a running cycle follows it."""
     out: list[Warning] = []
+    if not history:  # a red streak is read from the recorded values
+        return out
     limit = run.settings.red_days * 86400
     now_ts = run.now_ts
     for k, r in zip(kpis, results):
