@@ -128,3 +128,32 @@ def test_prune_keeps_the_retention_and_each_items_newest_value(make_store):
     with store.transaction() as db:
         assert db.execute("SELECT COUNT(*) FROM key_result_values").fetchone()[0] == 2
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_a_store_made_before_keyed_tables_is_read_and_written_as_before(tmp_path):
+    # Stores made by earlier versions keep their tables with row ids (CREATE TABLE IF NOT EXISTS
+    # changes nothing there); the same SQL reads and writes both layouts.
+    import sqlite3
+
+    from syncd.state import SCHEMA, SQLiteStore
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.format(id="INTEGER PRIMARY KEY AUTOINCREMENT", keyed=""))
+    old.execute("INSERT INTO kpi_values VALUES ('nps', 40.0, ?)", (T1.isoformat(),))
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    store.record_kpi_values({"nps": 45.0, "churn": 2.0}, T2)
+    store.record_writes([Patch("s", "nps", "status", None, "Green")], T2)
+    history, _ = store.history({"nps": 45.0, "churn": 2.0}, (), T3)
+    assert (history["nps"].previous, history["nps"].first_seen, history["churn"].first_seen) == (40.0, T2, T2)
+    with store.transaction() as db:
+        layouts = dict(db.execute("SELECT name, sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE type = 'table'"))
+    assert layouts["kpi_values"] == 0 and layouts["written"] == 0
+    store.close()
+    fresh = SQLiteStore(tmp_path / "new.db")
+    with fresh.transaction() as db:
+        layouts = dict(db.execute("SELECT name, sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE type = 'table'"))
+    assert layouts["kpi_values"] == layouts["key_result_values"] == layouts["written"] == 1
+    fresh.close()
