@@ -50,6 +50,21 @@ _NUMBER = frozenset({float, int})
 # --- Key results and objectives --------------------------------------------------------
 
 
+def _round3(x: float) -> float:
+    """``round(x, 3)``, the very same float, in a third of the time for a fraction 0..1 (a pass
+    rounds one or two per key result and objective). There ``x * 1000`` is within 1e-13 of its
+    exact value, so it names the right thousandth unless it sits a hair from a half, which is left
+    to ``round``'s exact decimal rounding; and ``k / 1000`` is the float nearest k thousandths,
+    which is what ``round`` returns."""
+    if 0.0 < x <= 1.0:  # (not 0.0 itself: -0.0 stays -0.0)
+        y = x * 1000.0
+        k = int(y)
+        d = y - k
+        if not 0.4999 < d < 0.5001:
+            return (k + 1 if d > 0.5 else k) / 1000.0
+    return round(x, 3)
+
+
 class _Measure(NamedTuple):
     """What a key result measures, before the calendar is looked at."""
 
@@ -206,7 +221,7 @@ def _key_result(
         exact = 0.0 if exact <= 0.0 else 1.0 if exact > 1.0 else exact  # and never -0.0
         # Judged on the exact progress: shown as 1.0, 0.9996 is still not done.
         result = KeyResultResult(
-            kr.id, kr.title, current, round(exact, 3), goal.status(exact), None, linked.id if linked else None,
+            kr.id, kr.title, current, _round3(exact), goal.status(exact), None, linked.id if linked else None,
             kr.source,
         )  # fmt: skip
         if goal.started and not goal.ended:
@@ -216,7 +231,7 @@ def _key_result(
                 _recorded(kr, objective, result, current, exact, cycle, run)  # type: ignore[arg-type]
         return result, exact
     m = _measure(kr, linked)
-    progress = round(m.progress, 3) if m.progress is not None else None
+    progress = _round3(m.progress) if m.progress is not None else None
     status: OkrStatus
     if m.problem == "invalid" or goal is None:
         status = "invalid"
@@ -257,7 +272,7 @@ def _recorded(
     if points:
         fc, last = forecast(points, kr.start, kr.target, exact, run.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
         if fc is not None:
-            result.forecast = round(fc, 3)
+            result.forecast = _round3(fc)
         if last is not None and last[1] == current and result.status != "done":
             _check_in(kr, objective, current, last[0], run.now_ts, run.settings, run.warnings)
 
@@ -308,7 +323,7 @@ def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
         else:
             ftotal += w * (progress or 0.0)
     exact = total / weights if results else None
-    score = round(exact, 3) if exact is not None else None
+    score = _round3(exact) if exact is not None else None
     reason = None
     if isinstance(cycle, str):
         status: OkrStatus = "invalid"
@@ -342,7 +357,7 @@ def _objective(obj: Objective, run: _Pass) -> ObjectiveResult:
         obj.source,
         None,  # parent and children: the alignment pass fills them in
         [],
-        round(fc, 3) if fc is not None else None,
+        _round3(fc) if fc is not None else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -568,3 +569,22 @@ def test_each_item_gets_its_own_problems_and_written_and_a_copy_changes_only_wha
     first = Objective(id="o1", title="One")
     first.key_results.append(kr())
     assert Objective(id="o2", title="Two").key_results == []
+
+
+@FAST
+@given(
+    st.floats(min_value=0.0, max_value=1.0)
+    | st.integers(0, 999).map(lambda k: (k + 0.5) / 1000)  # halves: round's exact rounding decides
+    | st.tuples(st.integers(0, 999), st.integers(-3, 3)).map(
+        lambda t: (
+            math.nextafter((t[0] + 0.5) / 1000, math.inf if t[1] > 0 else -math.inf) if t[1] else (t[0] + 0.5) / 1000
+        )
+    )
+    | st.floats(allow_nan=True, allow_infinity=True)
+)
+def test_progress_is_rounded_to_3_decimals_exactly_as_round_does(x):
+    from syncd.evaluate import _round3
+
+    got, want = _round3(x), round(x, 3)
+    assert got == want or (math.isnan(got) and math.isnan(want))
+    assert math.copysign(1.0, got) == math.copysign(1.0, want)
