@@ -117,16 +117,18 @@ def _pace_warnings(obj: Objective, result: ObjectiveResult, settled: _Settled, o
     krs = result.key_results
     if not krs:
         return
+    status = krs[0].status
+    if status not in ("done", "off_track") or any(k.status != status for k in krs):
+        return  # each needs every key result done, or every one off track
     known = settled(obj.cycle)
     if known is None:
         return
     cycle, ended = known
-    statuses = {k.status for k in krs}
-    if len(krs) >= 2 and not ended and statuses == {"done"}:
+    if status == "done" and len(krs) >= 2 and not ended:
         out.append(_w("too_easy", obj.id, (
             f"Every key result of objective {obj.title!r} is already done four weeks or more before "
             f"{cycle.label} ends: the targets were too easy; set more ambitious ones next cycle.")))  # fmt: skip
-    if statuses == {"off_track"}:
+    if status == "off_track":
         out.append(_w("weak_planning", obj.id, (
             f"Every key result of objective {obj.title!r} is off track four weeks or more into {cycle.label}: "
             "revisit the plan and the targets with the owner.")))  # fmt: skip
