@@ -358,7 +358,7 @@ def sync(
         # 5. record
         if not dry_run:
             with paused_gc():  # a row per item and no cycles, as in evaluate: no rescan of every item
-                state.record_kpi_values({k.id: k.value for k in kpis if k.source not in feeder_names}, now)
+                state.record_kpi_values({k.id: k.value for k in kpis if k.source not in feeder_names}, now, history)
                 state.record_key_result_values(
                     {kr.id: kr.current for o in evaluation.objectives for kr in o.key_results}, now
                 )

@@ -155,7 +155,9 @@ class StateStore(Protocol):
 
     def record_key_result_values(self, values: Mapping[str, float | None], now: datetime) -> None: ...
 
-    def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None: ...
+    def record_kpi_values(
+        self, values: Mapping[str, float | None], now: datetime, known: Mapping[str, KpiHistory] | None = None
+    ) -> None: ...
 
     def record_writes(self, patches: Iterable[Patch], now: datetime) -> None: ...
 
@@ -201,6 +203,11 @@ _OUTLINE_AT = "SELECT value FROM outlines WHERE source = ? AND at <= ? ORDER BY 
 
 def _first(point: tuple[float, float | None]) -> float:
     return point[0]
+
+
+def _unseen(seen: KpiHistory | None) -> bool:
+    """Whether a KPI's current value is not its last recorded one (or nothing is recorded)."""
+    return seen is None or seen.first_seen is None
 
 
 class SQLStore:
@@ -256,15 +263,24 @@ class SQLStore:
                 out[kpi] = KpiHistory(first_seen=None, previous=rows[0][0] if rows else None)
         return out
 
-    def record_kpi_values(self, values: Mapping[str, float | None], now: datetime) -> None:
-        """Remember each value that differs from the last one recorded."""
+    def record_kpi_values(
+        self, values: Mapping[str, float | None], now: datetime, known: Mapping[str, KpiHistory] | None = None
+    ) -> None:
+        """Remember each value that differs from the last one recorded.
+
+        ``known``: what :meth:`history` gave for these KPIs at this ``now`` earlier in the pass; the
+        last values are then not read a second time (a third of recording a first sync).
+        """
         if self.readonly:
             return
-        latest = self._latest(values)
         stamp = _iso(now)
-        changed = [
-            (kpi, value, stamp) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
-        ]
+        if known is not None:  # recorded before: its last value (at or before now) is the current one
+            changed = [(kpi, value, stamp) for kpi, value in values.items() if _unseen(known.get(kpi))]
+        else:
+            latest = self._latest(values)
+            changed = [
+                (kpi, value, stamp) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
+            ]
         if changed:
             with self.transaction() as db:
                 db.executemany(

@@ -157,3 +157,16 @@ def test_a_store_made_before_keyed_tables_is_read_and_written_as_before(tmp_path
         layouts = dict(db.execute("SELECT name, sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE type = 'table'"))
     assert layouts["kpi_values"] == layouts["key_result_values"] == layouts["written"] == 1
     fresh.close()
+
+
+def test_a_pass_records_its_values_from_the_history_it_read_without_reading_them_again(make_store):
+    store = make_store()
+    store.record_kpi_values({"nps": 40.0, "churn": 2.0}, T1)
+    values = {"nps": 40.0, "churn": 2.5, "new": 1.0}
+    known, _ = store.history(values, (), T2)  # what the pass read before evaluating
+    store._latest = lambda kpis: pytest.fail("the last values were read again")
+    store.record_kpi_values(values, T2, known)
+    h, _ = store.history(values, (), T3)
+    assert h["nps"].values == ((T1.timestamp(), 40.0),)  # unchanged: no second row
+    assert h["churn"].values == ((T1.timestamp(), 2.0), (T2.timestamp(), 2.5))
+    assert h["new"].values == ((T2.timestamp(), 1.0),)
