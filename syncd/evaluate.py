@@ -225,10 +225,7 @@ def _key_result(
             kr.source,
         )  # fmt: skip
         if goal.started and not goal.ended:
-            if linked is not None:
-                run.followed.add(linked.id)
-            if run.points:
-                _recorded(kr, objective, result, current, exact, cycle, run)  # type: ignore[arg-type]
+            _running(kr, objective, result, linked, current, exact, cycle, run)  # type: ignore[arg-type]
         return result, exact
     m = _measure(kr, linked)
     progress = _round3(m.progress) if m.progress is not None else None
@@ -256,19 +253,19 @@ def _key_result(
             f"Key result {kr.title!r} of objective {objective.title!r} has no usable data ({m.reason}): "
             "it counts as 0 in the objective's score until it is fixed in the source.")))  # fmt: skip
     elif goal is not None and goal.started and not goal.ended:
-        if linked is not None:
-            run.followed.add(linked.id)
-        _recorded(kr, objective, result, m.current, m.progress, cycle, run)  # type: ignore[arg-type]
+        _running(kr, objective, result, linked, m.current, m.progress, cycle, run)  # type: ignore[arg-type]
     return result, m.progress
 
 
-def _recorded(
-    kr: KeyResult, objective: Objective, result: KeyResultResult, current: float | None, exact: float | None,
-    cycle: Cycle, run: _Pass,
+def _running(
+    kr: KeyResult, objective: Objective, result: KeyResultResult, linked: KPI | None, current: float | None,
+    exact: float | None, cycle: Cycle, run: _Pass,
 ) -> None:  # fmt: skip
-    """What history tells of a key result of a started, unended cycle: its ``forecast``,
-    and whether it is checked in (``no_check_in``)."""
-    points = run.points.get(kr.id) if kr.kind == "metric" and exact is not None else None
+    """What a key result of a started, unended cycle tells: the KPI it follows is being worked
+    on, and from history its ``forecast`` and whether it is checked in (``no_check_in``)."""
+    if linked is not None:
+        run.followed.add(linked.id)
+    points = run.points.get(kr.id) if run.points and kr.kind == "metric" and exact is not None else None
     if points:
         fc, last = forecast(points, kr.start, kr.target, exact, run.now_ts, cycle._start_ts, cycle._end_ts)  # type: ignore[arg-type]
         if fc is not None:

@@ -102,8 +102,8 @@ class Objective(_Item, kw_only=True):
 
 # --- What evaluation gives back ------------------------------------------------
 # Structs too, for the same reason: evaluation builds one per item on every pass.
-# They hold only text, numbers and lists of each other, never a cycle, so the
-# cyclic collector need not track them (gc=False).
+# They hold text, numbers, lists of each other and (a patch) the item's write
+# handle, never a cycle, so the cyclic collector need not track them (gc=False).
 
 
 class KpiResult(msgspec.Struct, gc=False):

@@ -273,14 +273,10 @@ class SQLStore:
         """
         if self.readonly:
             return
+        if known is None:
+            known = self.kpi_history(values)
         stamp = _iso(now)
-        if known is not None:  # recorded before: its last value (at or before now) is the current one
-            changed = [(kpi, value, stamp) for kpi, value in values.items() if _unseen(known.get(kpi))]
-        else:
-            latest = self._latest(values)
-            changed = [
-                (kpi, value, stamp) for kpi, value in values.items() if not latest[kpi] or latest[kpi][0][0] != value
-            ]
+        changed = [(kpi, value, stamp) for kpi, value in values.items() if _unseen(known.get(kpi))]
         if changed:
             with self.transaction() as db:
                 db.executemany(
