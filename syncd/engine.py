@@ -64,7 +64,7 @@ def _kpi_from_json(d: dict[str, Any]) -> KPI:
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector while reading, evaluating, diffing and recording.
+    """Hold the cyclic garbage collector while evaluating, diffing and recording (and a local file's read).
 
     Each allocates a few objects per item and makes no reference cycles; left
     on, the collector rescans every live item again and again as a run grows,
