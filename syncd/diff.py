@@ -177,7 +177,7 @@ def _want(
         return
     held = type(old)
     if held is str and type(new) is str:
-        pass
+        pass  # two different texts (a status): a change
     elif held is float and type(new) is float and field in FRACTION_FIELDS:
         if abs(old - new) < _FRACTION_TOLERANCE:
             return
